@@ -1,0 +1,67 @@
+"""Shipyard: take trained models to production and keep them healthy there.
+
+>>> import shipyard
+>>> mv = shipyard.register(model, name="churn", data=X, target=y)
+>>> shipyard.set_alias("churn", "production", mv.version)
+>>> shipyard.load("models:/churn@production").predict(X[:5])
+"""
+
+from __future__ import annotations
+
+from .errors import (
+    AliasNotFound,
+    ApprovalRequired,
+    ArtifactIntegrityError,
+    ConfigError,
+    Conflict,
+    MissingDependency,
+    ModelNotFound,
+    NotFound,
+    PickleRefused,
+    ShipyardError,
+    UnsupportedModel,
+    ValidationFailed,
+    VersionArchived,
+    VersionNotFound,
+)
+from .registry import ModelVersion
+from .sdk import (
+    approve,
+    archive,
+    delete_alias,
+    get_version,
+    import_mlflow,
+    load,
+    register,
+    search_versions,
+    set_alias,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AliasNotFound",
+    "ApprovalRequired",
+    "ArtifactIntegrityError",
+    "ConfigError",
+    "Conflict",
+    "MissingDependency",
+    "ModelNotFound",
+    "ModelVersion",
+    "NotFound",
+    "PickleRefused",
+    "ShipyardError",
+    "UnsupportedModel",
+    "ValidationFailed",
+    "VersionArchived",
+    "VersionNotFound",
+    "approve",
+    "archive",
+    "delete_alias",
+    "get_version",
+    "import_mlflow",
+    "load",
+    "register",
+    "search_versions",
+    "set_alias",
+]

@@ -1,0 +1,7 @@
+"""`python -m shipyard` is the `shipyard` command."""
+
+from __future__ import annotations
+
+from .cli import main
+
+main()

@@ -1,0 +1,122 @@
+"""The one `Settings` object: environment `SHIPYARD_*`, then an optional `shipyard.toml`, then defaults.
+
+Only the composition roots (the CLI, the SDK's default registry, the server factory) build it;
+everything below receives it, or the section it needs.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from .errors import ConfigError
+
+_DB_SCHEMES = ("sqlite", "postgresql")
+_ARTIFACT_SCHEMES = ("file", "memory", "s3", "gs", "az", "abfs")
+
+
+class RegistrySettings(BaseModel):
+    profile_sample_size: int = Field(10_000, ge=100, le=1_000_000)
+    """Values kept per numeric feature in a version's reference profile (for exact KS tests later)."""
+    signature_sample_rows: int = Field(100, ge=1)
+    """Rows of the training data predicted on to infer the output signature."""
+
+
+class S3Settings(BaseModel):
+    endpoint_url: str | None = None
+    """Custom S3 endpoint (MinIO, moto, …). Unset means AWS."""
+    access_key_id: str | None = None
+    secret_access_key: SecretStr | None = None
+    region: str | None = None
+
+
+class Settings(BaseSettings):
+    """Shipyard's settings. Every field can be set as `SHIPYARD_<FIELD>` (nested: `SHIPYARD_S3__REGION`)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SHIPYARD_",
+        env_nested_delimiter="__",
+        toml_file="shipyard.toml",
+        use_attribute_docstrings=True,
+        extra="forbid",
+    )
+
+    home: Path = Path(".shipyard")
+    """Folder for local state: the SQLite database, local artifacts, caches and keys."""
+    db_url: str | None = None
+    """Metadata database URL. Default: a SQLite file in the home. PostgreSQL: `postgresql+psycopg://…`."""
+    artifacts: str | None = None
+    """Artifact store: a local folder (default: `<home>/artifacts`) or a URL such as `s3://bucket/prefix`."""
+    cache_dir: Path | None = None
+    """Local read-through cache of remote artifacts. Default: `<home>/cache`."""
+    user: str | None = None
+    """Name recorded as the actor of registry changes. Default: the operating-system user."""
+    registry: RegistrySettings = Field(default_factory=RegistrySettings)
+    s3: S3Settings = Field(default_factory=S3Settings)
+
+    @field_validator("db_url")
+    @classmethod
+    def _check_db_url(cls, value: str | None) -> str | None:
+        if value is not None and value.split(":", 1)[0].split("+", 1)[0] not in _DB_SCHEMES:
+            raise ValueError(f"{value!r} is not a SQLite or PostgreSQL URL (sqlite:///path or postgresql+psycopg://…)")
+        return value
+
+    @field_validator("artifacts")
+    @classmethod
+    def _check_artifacts(cls, value: str | None) -> str | None:
+        if value is not None and "://" in value and value.split("://", 1)[0] not in _ARTIFACT_SCHEMES:
+            raise ValueError(
+                f"{value!r} has an unsupported scheme; use a folder or one of {', '.join(_ARTIFACT_SCHEMES)}"
+            )
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, TomlConfigSettingsSource(settings_cls), file_secret_settings
+
+    @property
+    def resolved_db_url(self) -> str:
+        return self.db_url or f"sqlite:///{(self.home / 'shipyard.db').resolve()}"
+
+    @property
+    def resolved_artifacts(self) -> str:
+        return self.artifacts or str((self.home / "artifacts").resolve())
+
+    @property
+    def resolved_cache_dir(self) -> Path:
+        return (self.cache_dir or self.home / "cache").resolve()
+
+    @property
+    def actor(self) -> str:
+        return self.user or os.environ.get("USER") or getpass.getuser()
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build `Settings`, turning a validation error into a one-line `ConfigError` naming the setting."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        path = [str(p) for p in err["loc"]]
+        setting = "SHIPYARD_" + "__".join(p.upper() for p in path) if path else "shipyard.toml"
+        raise ConfigError(setting, err["msg"].removeprefix("Value error, ")) from exc
+
+
+__all__ = ["RegistrySettings", "S3Settings", "Settings", "load_settings"]

@@ -1,0 +1,169 @@
+"""Every error Shipyard raises on purpose.
+
+    ShipyardError
+    ├── ConfigError (ValueError)            a setting is missing or malformed
+    ├── MissingDependency (ImportError)     an optional extra is not installed
+    ├── NotFound (LookupError)
+    │   ├── ModelNotFound
+    │   ├── VersionNotFound
+    │   ├── AliasNotFound
+    │   └── ArtifactNotFound
+    ├── ValidationFailed (ValueError)       caller input does not fit (names the field)
+    ├── UnsupportedModel (TypeError)        no flavor can save this object
+    ├── Conflict (RuntimeError)             the request clashes with current state
+    │   ├── ApprovalRequired
+    │   └── VersionArchived
+    ├── ArtifactIntegrityError (RuntimeError) stored bytes do not match their sha256
+    └── PickleRefused (PermissionError)     a pickle-based artifact outside the registry
+
+Transports (HTTP, gRPC, CLI) map these to status codes in one table each; the domain never
+knows about them.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+
+
+class ShipyardError(Exception):
+    """Base class for every error Shipyard raises on purpose."""
+
+
+class ConfigError(ShipyardError, ValueError):
+    """A setting is missing or malformed. The message names the setting."""
+
+    def __init__(self, setting: str, problem: str) -> None:
+        super().__init__(f"{setting}: {problem}")
+        self.setting, self.problem = setting, problem
+
+
+class MissingDependency(ShipyardError, ImportError):
+    """An optional dependency is not installed; the message names the extra to install."""
+
+    def __init__(self, feature: str, extra: str, package: str | None = None) -> None:
+        pkg = package or extra
+        super().__init__(f"The {feature} needs {pkg}. Install it with: pip install 'shipyard[{extra}]'")
+        self.feature, self.extra = feature, extra
+
+
+def closest(name: str, candidates: Iterable[str], n: int = 3) -> list[str]:
+    """The candidates closest to `name`, for "did you mean" hints in messages."""
+    return difflib.get_close_matches(name, list(candidates), n=n, cutoff=0.4)
+
+
+def _hint(suggestions: Sequence[str]) -> str:
+    return f" Closest: {', '.join(suggestions)}." if suggestions else ""
+
+
+class NotFound(ShipyardError, LookupError):
+    """Something the caller named does not exist."""
+
+
+class ModelNotFound(NotFound):
+    def __init__(self, name: str, suggestions: Sequence[str] = ()) -> None:
+        super().__init__(
+            f"Model {name!r} is not registered.{_hint(suggestions)} "
+            "Run `shipyard models list` to see registered models."
+        )
+        self.name, self.suggestions = name, list(suggestions)
+
+
+class VersionNotFound(NotFound):
+    def __init__(self, name: str, version: int | str, suggestions: Sequence[str] = ()) -> None:
+        super().__init__(
+            f"Model {name!r} has no version {version}.{_hint(suggestions)} "
+            f"Run `shipyard models show {name}` to see its versions."
+        )
+        self.name, self.version, self.suggestions = name, version, list(suggestions)
+
+
+class AliasNotFound(NotFound):
+    def __init__(self, name: str, alias: str, suggestions: Sequence[str] = ()) -> None:
+        super().__init__(
+            f"Model {name!r} has no alias {alias!r}.{_hint(suggestions)} "
+            f"Set one with `shipyard models alias set {name} {alias} VERSION`."
+        )
+        self.name, self.alias, self.suggestions = name, alias, list(suggestions)
+
+
+class ArtifactNotFound(NotFound):
+    def __init__(self, digest: str, where: str) -> None:
+        super().__init__(
+            f"Artifact {digest} is missing from {where}. The artifact store may have been changed by hand."
+        )
+        self.digest = digest
+
+
+class ValidationFailed(ShipyardError, ValueError):
+    """Caller input does not fit. `problems` lists each one as (field, message)."""
+
+    def __init__(self, problems: Sequence[tuple[str, str]]) -> None:
+        self.problems = list(problems)
+        text = "; ".join(f"{field}: {msg}" if field else msg for field, msg in self.problems)
+        super().__init__(text or "invalid input")
+
+
+class UnsupportedModel(ShipyardError, TypeError):
+    def __init__(self, obj_type: str, supported: Sequence[str], hint: str | None = None) -> None:
+        super().__init__(
+            f"No flavor can save an object of type {obj_type}. Supported: {', '.join(supported)}. "
+            + (hint or "Wrap it in a class with a `predict(X)` method to register it as a python model.")
+        )
+        self.obj_type, self.supported = obj_type, list(supported)
+
+
+class Conflict(ShipyardError, RuntimeError):
+    """The request is well-formed but clashes with the current state."""
+
+
+class ApprovalRequired(Conflict):
+    def __init__(self, name: str, version: int, alias: str) -> None:
+        super().__init__(
+            f"Model {name!r} requires approval before {alias!r} can point at version {version}. "
+            f"Ask a different user to run `shipyard models approve {name}/{version}`."
+        )
+        self.name, self.version, self.alias = name, version, alias
+
+
+class VersionArchived(Conflict):
+    def __init__(self, name: str, version: int) -> None:
+        super().__init__(f"Model {name!r} version {version} is archived; it can no longer be aliased or served.")
+        self.name, self.version = name, version
+
+
+class ArtifactIntegrityError(ShipyardError, RuntimeError):
+    def __init__(self, digest: str, actual: str, where: str) -> None:
+        super().__init__(
+            f"Artifact {digest} at {where} does not match its sha256 (found {actual}); refusing to use it. "
+            "It was changed or corrupted after registration: register the model again."
+        )
+        self.digest, self.actual, self.where = digest, actual, where
+
+
+class PickleRefused(ShipyardError, PermissionError):
+    def __init__(self, what: str) -> None:
+        super().__init__(
+            f"{what} is pickle-based; pickles are loaded only from the registry after an authenticated "
+            "registration. Register it with `shipyard models register` first."
+        )
+
+
+__all__ = [
+    "AliasNotFound",
+    "ApprovalRequired",
+    "ArtifactIntegrityError",
+    "ArtifactNotFound",
+    "ConfigError",
+    "Conflict",
+    "MissingDependency",
+    "ModelNotFound",
+    "NotFound",
+    "PickleRefused",
+    "ShipyardError",
+    "UnsupportedModel",
+    "ValidationFailed",
+    "VersionArchived",
+    "VersionNotFound",
+    "closest",
+]

@@ -1,0 +1,102 @@
+"""Turn a model object (and its training data) into the parts of a new version.
+
+Everything here happens before the database is touched: the model is saved by its flavor,
+packed and stored as one artifact, read back to predict on a sample (that gives the output
+signature and proves the saved form works), and the training data is profiled and fingerprinted.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..artifacts import ArtifactStore
+from ..config import RegistrySettings
+from ..flavors import Flavor, flavor_for, get_flavor
+from ..flavors.base import LoadedModel, SavedModel
+from ..schema import fingerprint, infer_signature, profile_data
+from ..types import JSONObject
+from .lineage import environment, git_state
+from .packing import pack_folder
+
+
+@dataclass(frozen=True)
+class PreparedVersion:
+    flavor: str
+    saved: SavedModel
+    digest: str
+    size: int
+    signature: JSONObject | None
+    profile_digest: str | None
+    lineage: JSONObject
+
+
+def _head(data: Any, rows: int) -> Any:
+    if hasattr(data, "iloc"):
+        return data.iloc[:rows]
+    return np.asarray(data)[:rows] if not isinstance(data, dict) else {k: v[:rows] for k, v in data.items()}
+
+
+def sample_outputs(model: LoadedModel, sample: Any) -> dict[str, Any]:
+    outputs = {"predict": np.asarray(model.predict(sample))}
+    predict_proba = getattr(model, "predict_proba", None)
+    if callable(predict_proba):
+        outputs["predict_proba"] = np.asarray(predict_proba(sample))
+    return outputs
+
+
+def choose_flavor(model: object, name: str | None) -> Flavor:
+    return get_flavor(name) if name else flavor_for(model)
+
+
+def prepare_version(
+    model: object,
+    *,
+    flavor: Flavor,
+    artifacts: ArtifactStore,
+    settings: RegistrySettings,
+    actor: str,
+    data: Any = None,
+    target: Any = None,
+    signature: JSONObject | None = None,
+    derived_from: JSONObject | None = None,
+) -> PreparedVersion:
+    with tempfile.TemporaryDirectory(prefix="shipyard-register-") as tmp:
+        folder = Path(tmp) / "model"
+        folder.mkdir()
+        saved = flavor.save(model, folder)
+        archive = pack_folder(folder, Path(tmp) / "model.tar")
+        digest = artifacts.put_file(archive)
+        size = archive.stat().st_size
+        if data is not None and signature is None:
+            # Predict with the model as it was saved, not the live object: it proves the saved form loads.
+            loaded = flavor.load(folder, saved, allow_pickle=True)
+            sample = _head(data, settings.signature_sample_rows)
+            signature = infer_signature(data, sample_outputs(loaded, sample)).to_dict()
+    profile_digest = None
+    lineage: JSONObject = {
+        "registered_by": actor,
+        "git": git_state(),
+        "environment": environment(saved.requirements),
+        "derived_from": derived_from,
+        "data": None,
+    }
+    if data is not None:
+        profile = profile_data(data, sample_size=settings.profile_sample_size)
+        profile_digest = artifacts.put_bytes(profile.to_bytes())
+        fp = fingerprint(data, target=target)
+        lineage["data"] = {
+            "sha256": fp.sha256,
+            "rows": fp.rows,
+            "columns": fp.columns,
+            "column_names": list(fp.column_names),
+            "has_target": target is not None,
+        }
+    return PreparedVersion(flavor.name, saved, digest, size, signature, profile_digest, lineage)
+
+
+__all__ = ["PreparedVersion", "choose_flavor", "prepare_version", "sample_outputs"]

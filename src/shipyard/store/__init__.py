@@ -1,0 +1,8 @@
+"""Storage layer: the metadata database (SQLAlchemy 2 + Alembic) and the audit trail."""
+
+from __future__ import annotations
+
+from .audit import AuditEvent, list_events, record_event
+from .database import Database, create_db_engine, open_database
+
+__all__ = ["AuditEvent", "Database", "create_db_engine", "list_events", "open_database", "record_event"]

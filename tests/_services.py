@@ -1,0 +1,129 @@
+"""Real services for tests: use the one the environment names, else the local one, else start one.
+
+Under CI (`CI=true`) a service that cannot be had fails the test instead of skipping it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def unavailable(reason: str) -> None:
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{reason} (CI=true: service tests must not skip)")
+    pytest.skip(reason)
+
+
+def _postgres_answers(url: str) -> bool:
+    import psycopg
+
+    try:
+        with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), connect_timeout=3):
+            return True
+    except psycopg.Error:
+        return False
+
+
+def _as_postgres_user(args: list[str]) -> list[str]:
+    # initdb and postgres refuse to run as root; the Debian package's `postgres` user can.
+    if os.geteuid() == 0 and shutil.which("runuser"):
+        return ["runuser", "-u", "postgres", "--", *args]
+    return args
+
+
+def _pg_bin(name: str) -> str | None:
+    found = shutil.which(name)
+    if found:
+        return found
+    candidates = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))
+    return str(candidates[-1]) if candidates else None
+
+
+@contextmanager
+def _throwaway_postgres() -> Iterator[str]:
+    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
+    if not initdb or not pg_ctl:
+        unavailable("PostgreSQL is not running and initdb/pg_ctl are not installed")
+        raise AssertionError("unreachable")
+    folder = Path(tempfile.mkdtemp(prefix="shipyard-pg-"))
+    shutil.chown(folder, "postgres") if os.geteuid() == 0 else None
+    port = free_port()
+    data = folder / "data"
+    subprocess.run(
+        _as_postgres_user([initdb, "-D", str(data), "-U", "postgres", "--auth=trust"]), check=True, capture_output=True
+    )
+    subprocess.run(
+        _as_postgres_user(
+            [
+                pg_ctl,
+                "-D",
+                str(data),
+                "-w",
+                "-o",
+                f"-p {port} -k {folder} -h 127.0.0.1",
+                "start",
+                "-l",
+                str(folder / "log"),
+            ]
+        ),
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run(_as_postgres_user([pg_ctl, "-D", str(data), "-m", "immediate", "stop"]), capture_output=True)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def postgres_server() -> Iterator[str]:
+    """A PostgreSQL URL (SQLAlchemy form) of a server that answers."""
+    named = os.environ.get("SHIPYARD_TEST_POSTGRES_URL")
+    if named:
+        if not _postgres_answers(named):
+            unavailable(f"SHIPYARD_TEST_POSTGRES_URL={named} does not answer")
+        yield named
+        return
+    local = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    if _postgres_answers(local):
+        yield local
+        return
+    with _throwaway_postgres() as url:
+        yield url
+
+
+@contextmanager
+def postgres_schema(server_url: str) -> Iterator[str]:
+    """A fresh schema on the server, as a URL whose connections use it; dropped afterwards."""
+    import psycopg
+
+    schema = f"t_{os.getpid()}_{time.monotonic_ns()}"
+    plain = server_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    separator = "&" if "?" in server_url else "?"
+    try:
+        yield f"{server_url}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(plain, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+__all__ = ["free_port", "postgres_schema", "postgres_server", "unavailable"]
