@@ -52,3 +52,7 @@ def registry(settings: Settings) -> Iterator[Registry]:
     reg = open_registry(settings)
     yield reg
     reg.db.close()
+
+
+# S3 (moto in server mode) fixtures, shared by the artifact and registry tests.
+from ._s3 import boto_s3, moto_endpoint, s3_url  # noqa: E402,F401

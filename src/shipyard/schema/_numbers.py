@@ -51,14 +51,17 @@ def _typed(values: Array, codes: Array, numbers: Mask) -> Array:
         candidates = (np.int64, np.uint64, object)
     else:
         candidates = (np.float64, object)
-    for dtype in candidates:
+    for dtype in candidates[:-1]:
         try:
             typed = np.zeros(len(values), dtype=dtype)
             typed[numbers] = values[numbers].astype(dtype)
             return typed
         except OverflowError:
             continue
-    raise AssertionError("an object array holds any Python number")  # pragma: no cover
+    # Plain Python numbers compare exactly with any int; numpy scalars would overflow converting it.
+    typed = np.zeros(len(values), dtype=object)
+    typed[numbers] = [value.item() if isinstance(value, np.generic) else value for value in values[numbers]]
+    return typed
 
 
 def _check_bools(values: Array, rows: Rows, null: Mask, valid: Mask) -> tuple[list[str], Mask]:
@@ -105,14 +108,27 @@ def _out_of_range(spec: FieldSpec, values: Array, mask: Mask, rows: Rows) -> lis
     else:
         high = float(np.finfo(spec.dtype).max)
         low = -high
-    lo, hi = (float(low), float(high)) if values.dtype.kind == "f" else (low, high)
-    chosen = values[mask]
-    if chosen.min() >= lo and chosen.max() <= hi:
+    out = _outside(values, mask, low, high)
+    if not out.any():
         return []
-    out = mask & ((values < lo) | (values > hi))
     value = describe_value(values[np.argmax(out)])
     span = f"{low:g}..{high:g}" if isinstance(high, float) else f"{low}..{high}"
     return [f"{value} {rows.at(out)} is out of range for {spec.dtype} ({span})"]
+
+
+def _outside(values: Array, mask: Mask, low: float, high: float) -> Mask:
+    if values.dtype.kind == "O":
+        # Python numbers too large for numpy: compared one by one, exactly (NaN, never in range, is skipped).
+        out = np.zeros(len(values), dtype=bool)
+        chosen = np.flatnonzero(mask)
+        out[chosen] = [value == value and not low <= value <= high for value in values[chosen]]
+        return out
+    lo, hi = (float(low), float(high)) if values.dtype.kind == "f" else (low, high)
+    chosen_values = values[mask]
+    if chosen_values.min() >= lo and chosen_values.max() <= hi:
+        return np.zeros(len(values), dtype=bool)
+    outside: Mask = mask & ((values < lo) | (values > hi))
+    return outside
 
 
 __all__ = ["check_numbers", "check_object_numbers"]

@@ -1,4 +1,4 @@
-"""Fixtures for artifact-store tests: an S3 server (moto, in server mode) with a fresh bucket per test."""
+"""Fixtures for S3 tests: an S3 server (moto, in server mode) with a fresh bucket per test."""
 
 from __future__ import annotations
 
