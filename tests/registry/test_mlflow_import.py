@@ -47,7 +47,10 @@ def test_import_from_the_cli(mlflow_dir: Path) -> None:
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     proc = subprocess.run(
         [sys.executable, "-m", "shipyard", "models", "import-mlflow", str(mlflow_dir), "--name", "churn", "--json"],
-        capture_output=True, text=True, env=env, timeout=120,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["flavor"] == "mlflow"

@@ -41,8 +41,13 @@ def test_tampered_s3_artifact_is_refused(
     assert len(keys) == 1
     boto_s3.put_object(Bucket=bucket, Key=keys[0], Body=b"not the model")
     # Another machine (an empty read-through cache) on the same database and bucket:
-    settings = Settings(home=tmp_path / "elsewhere", db_url=str(remote_registry.db.engine.url.render_as_string(False)),
-                        artifacts=remote_registry.artifacts.url, s3=s3_url[1], user="bob")
+    settings = Settings(
+        home=tmp_path / "elsewhere",
+        db_url=str(remote_registry.db.engine.url.render_as_string(False)),
+        artifacts=remote_registry.artifacts.url,
+        s3=s3_url[1],
+        user="bob",
+    )
     elsewhere = open_registry(settings)
     with pytest.raises(ArtifactIntegrityError) as info:
         elsewhere.load("churn/1")

@@ -145,3 +145,24 @@ def test_dict_round_trip() -> None:
 def test_garbage_is_refused(garbage: object) -> None:
     with pytest.raises(ValidationFailed):
         fingerprint(garbage)
+
+
+def test_mixed_and_array_valued_columns() -> None:
+    def data(last: float) -> dict[str, list[Any]]:
+        return {
+            "cells": [np.zeros(2), [1, 2], (3.5, None)],
+            "mixed": [1, "a", None],
+            "when": [pd.Timestamp("2024-01-01"), b"x", last],
+        }
+
+    fp = fingerprint(data(2.5))
+    assert fingerprint(data(2.5)).sha256 == fp.sha256
+    assert fingerprint(data(2.25)).sha256 != fp.sha256
+    assert fingerprint({**data(2.5), "cells": [np.ones(2), [1, 2], (3.5, None)]}).sha256 != fp.sha256
+    assert fingerprint({**data(2.5), "mixed": [1, "a", float("nan")]}).sha256 == fp.sha256  # NaN and None: missing
+
+
+def test_objects_without_a_stable_form_are_refused() -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        fingerprint({"thing": [object(), 1]})
+    assert caught.value.problems[0][0] == "thing"

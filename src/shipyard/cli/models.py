@@ -52,11 +52,7 @@ def _print_version(version: ModelVersion, as_json: bool) -> None:
         table(
             "signature inputs",
             ["name", "dtype", "nullable", "shape"],
-            [
-                (f.get("name"), f.get("dtype"), f.get("nullable"), f.get("shape"))
-                for f in inputs
-                if isinstance(f, dict)
-            ],
+            [(f.get("name"), f.get("dtype"), f.get("nullable"), f.get("shape")) for f in inputs if isinstance(f, dict)],
         )
 
 

@@ -32,13 +32,13 @@ def to_model_input(payload: object, signature: Signature) -> pd.DataFrame | Arra
         if problems or missing:
             raise ValidationFailed(problems + missing)
         converted = {spec.name: _convert(spec, columns[spec.name]) for spec in signature.inputs}
+        if signature.layout == "columns":
+            return pd.DataFrame(converted, copy=False)
+        return _stack(list(converted.values()))
     except ValidationFailed:
         raise
     except (TypeError, ValueError, OverflowError) as exc:
         raise ValidationFailed([("", f"cannot convert the payload for the model: {exc}")]) from exc
-    if signature.layout == "columns":
-        return pd.DataFrame(converted, copy=False)
-    return _stack(list(converted.values()))
 
 
 def _tensor(spec: FieldSpec, payload: object) -> Array:

@@ -20,6 +20,7 @@ import pandas as pd
 
 from ..errors import ValidationFailed
 from ..types import JSONObject
+from ._canonical import encode_objects
 from ._tabular import Column, as_table
 from ._values import Array
 
@@ -78,7 +79,7 @@ def _hash_columns(digest: Any, rows: int, columns: list[tuple[str, Column]]) -> 
     digest.update(struct.pack("<QQ", rows, len(columns)))
     for name, column in columns:
         _update(digest, name.encode())
-        _hash_column(digest, column)
+        _hash_column(digest, name, column)
 
 
 def _update(digest: Any, chunk: bytes) -> None:
@@ -87,12 +88,12 @@ def _update(digest: Any, chunk: bytes) -> None:
     digest.update(chunk)
 
 
-def _hash_column(digest: Any, column: Column) -> None:
+def _hash_column(digest: Any, name: str, column: Column) -> None:
     dtype = column.dtype
     if isinstance(dtype, pd.CategoricalDtype):
         assert isinstance(column, pd.Series), "only pandas holds categoricals"
         _update(digest, b"category")
-        _hash_column(digest, pd.Series(dtype.categories))
+        _hash_column(digest, name, pd.Series(dtype.categories))
         _hash_fixed(digest, column.cat.codes.to_numpy().astype(np.int64))
     elif isinstance(dtype, np.dtype) and dtype.kind in _FIXED_KINDS:
         _hash_fixed(digest, np.asarray(column))
@@ -103,7 +104,7 @@ def _hash_column(digest: Any, column: Column) -> None:
     elif _masked_numbers(dtype):
         _hash_masked(digest, column)
     else:
-        _hash_objects(digest, column)
+        _hash_objects(digest, name, column)
 
 
 def _masked_numbers(dtype: Any) -> bool:
@@ -133,17 +134,18 @@ def _hash_masked(digest: Any, column: Column) -> None:
     _hash_fixed(digest, column.to_numpy(dtype=dtype, na_value=dtype.type(0)))
 
 
-def _hash_objects(digest: Any, column: Column) -> None:
-    import pyarrow as pa  # imported here: `import shipyard` stays quick for the CLI
+def _hash_objects(digest: Any, name: str, column: Column) -> None:
+    series = column if isinstance(column, pd.Series) else pd.Series(np.asarray(column, dtype=object), copy=False)
+    if isinstance(series.dtype, pd.StringDtype) or pd.api.types.infer_dtype(series, skipna=True) in ("string", "empty"):
+        _hash_strings(digest, series)
+    else:
+        _update(digest, b"objects")
+        _update(digest, encode_objects(name, series.to_numpy(dtype=object)))
 
-    try:
-        strings = _arrow_strings(column)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-        # Mixed Python objects have no canonical byte form; pandas' stable value hash stands in.
-        _update(digest, b"object")
-        hashed = pd.util.hash_pandas_object(pd.Series(np.asarray(column, dtype=object)), index=False)
-        _hash_fixed(digest, hashed.to_numpy())
-        return
+
+def _hash_strings(digest: Any, series: pd.Series[Any]) -> None:
+    """Strings as Arrow lays them out: a null mask, int64 offsets, then the UTF-8 bytes."""
+    strings = _arrow_strings(series)
     _update(digest, b"string")
     offsets = np.frombuffer(strings.buffers()[1], dtype="<i8", count=len(strings) + 1, offset=8 * strings.offset)
     _hash_fixed(digest, strings.is_null().to_numpy(zero_copy_only=False))
@@ -152,17 +154,12 @@ def _hash_objects(digest: Any, column: Column) -> None:
     digest.update(b"" if data is None else memoryview(data)[offsets[0] : offsets[-1]])
 
 
-def _arrow_strings(column: Column) -> Any:
-    import pyarrow as pa
+def _arrow_strings(series: pd.Series[Any]) -> Any:
+    import pyarrow as pa  # imported here: `import shipyard` stays quick for the CLI
 
-    values = column if isinstance(column, pd.Series) else pd.Series(np.asarray(column), copy=False)
-    strings = pa.array(values, from_pandas=True)
+    strings = pa.array(series, from_pandas=True)
     if isinstance(strings, pa.ChunkedArray):
         strings = strings.combine_chunks()
-    if not (
-        pa.types.is_string(strings.type) or pa.types.is_large_string(strings.type) or pa.types.is_null(strings.type)
-    ):
-        raise pa.ArrowTypeError(f"not strings: {strings.type}")
     return strings.cast(pa.large_string())
 
 

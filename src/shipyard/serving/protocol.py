@@ -66,8 +66,10 @@ class InferResponse:
     parameters: Parameters = field(default_factory=dict)
 
     def __repr__(self) -> str:
-        return (f"InferResponse(model_name={self.model_name!r}, model_version={self.model_version!r}, "
-                f"id={self.id!r}, outputs={[t.name for t in self.outputs]})")
+        return (
+            f"InferResponse(model_name={self.model_name!r}, model_version={self.model_version!r}, "
+            f"id={self.id!r}, outputs={[t.name for t in self.outputs]})"
+        )
 
 
 @dataclass(frozen=True)
