@@ -32,6 +32,29 @@ class RegistrySettings(BaseModel):
     """Rows of the training data predicted on to infer the output signature."""
 
 
+class ServerSettings(BaseModel):
+    host: str = "127.0.0.1"
+    """Interface the inference server binds to (HTTP and gRPC)."""
+    port: int = Field(8080, ge=0, le=65535)
+    """HTTP port (V2 REST, V1, management API, /metrics)."""
+    grpc_port: int | None = Field(8081, ge=0, le=65535)
+    """gRPC port of the V2 GRPCInferenceService; unset disables gRPC."""
+    workers: int = Field(1, ge=1, le=64)
+    """Worker processes sharing the ports."""
+    max_body_bytes: int = Field(16 * 2**20, ge=1024)
+    """Largest request body (and gRPC message) accepted; larger ones get 413 / RESOURCE_EXHAUSTED."""
+    max_batch_size: int = Field(256, ge=1, le=100_000)
+    """Most rows merged into one model call, unless a version sets its own."""
+    max_latency_ms: float = Field(0.0, ge=0, le=60_000)
+    """How long a batch may wait for more requests; 0 runs as soon as the model is free."""
+    model_memory_mb: int = Field(4096, ge=16)
+    """Memory budget of loaded models per worker; least recently used models are unloaded past it."""
+    refresh_seconds: float = Field(1.0, gt=0, le=60)
+    """How often each worker re-reads aliases and versions (hot-swap happens within twice this)."""
+    preload: bool = False
+    """Load every servable model at start instead of on first request."""
+
+
 class S3Settings(BaseModel):
     endpoint_url: str | None = None
     """Custom S3 endpoint (MinIO, moto, …). Unset means AWS."""
@@ -62,6 +85,7 @@ class Settings(BaseSettings):
     user: str | None = None
     """Name recorded as the actor of registry changes. Default: the operating-system user."""
     registry: RegistrySettings = Field(default_factory=RegistrySettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
     s3: S3Settings = Field(default_factory=S3Settings)
 
     @field_validator("db_url")
@@ -119,4 +143,4 @@ def load_settings(**overrides: Any) -> Settings:
         raise ConfigError(setting, err["msg"].removeprefix("Value error, ")) from exc
 
 
-__all__ = ["RegistrySettings", "S3Settings", "Settings", "load_settings"]
+__all__ = ["RegistrySettings", "S3Settings", "ServerSettings", "Settings", "load_settings"]

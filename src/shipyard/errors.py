@@ -13,7 +13,10 @@
     ├── Conflict (RuntimeError)             the request clashes with current state
     │   ├── ApprovalRequired
     │   └── VersionArchived
+    ├── RequestTooLarge (ValueError)        a body or message over the configured limit
     ├── ArtifactIntegrityError (RuntimeError) stored bytes do not match their sha256
+    ├── NotReady (RuntimeError)             a model cannot serve yet (loading, draining); retry
+    ├── ModelFailed (RuntimeError)          the model raised while predicting (cause chained)
     └── PickleRefused (PermissionError)     a pickle-based artifact outside the registry
 
 Transports (HTTP, gRPC, CLI) map these to status codes in one table each; the domain never
@@ -141,6 +144,33 @@ class ArtifactIntegrityError(ShipyardError, RuntimeError):
         self.digest, self.actual, self.where = digest, actual, where
 
 
+class NotReady(ShipyardError, RuntimeError):
+    """A model cannot serve right now (still loading, unloading, draining); the caller may retry."""
+
+    def __init__(self, name: str, reason: str = "it is still loading") -> None:
+        super().__init__(f"Model {name!r} is not ready to serve: {reason}. Retry in a moment.")
+        self.name, self.reason = name, reason
+
+
+class ModelFailed(ShipyardError, RuntimeError):
+    """The model raised while predicting. The cause is chained and logged, never sent to the caller."""
+
+    def __init__(self, name: str, version: int | str | None = None) -> None:
+        ref = repr(name) if version is None else f"{name!r} version {version}"
+        super().__init__(f"Model {ref} failed while predicting. The server log has the details.")
+        self.name, self.version = name, version
+
+
+class RequestTooLarge(ShipyardError, ValueError):
+    """A request body or message is over the configured limit."""
+
+    def __init__(self, size: int | None, limit: int) -> None:
+        got = f"{size:,} bytes" if size is not None else "The body"
+        super().__init__(f"{got} is over the limit of {limit:,} bytes; send fewer rows per request "
+                         "or raise SHIPYARD_SERVER__MAX_BODY_BYTES.")
+        self.size, self.limit = size, limit
+
+
 class PickleRefused(ShipyardError, PermissionError):
     def __init__(self, what: str) -> None:
         super().__init__(
@@ -157,9 +187,12 @@ __all__ = [
     "ConfigError",
     "Conflict",
     "MissingDependency",
+    "ModelFailed",
     "ModelNotFound",
     "NotFound",
+    "NotReady",
     "PickleRefused",
+    "RequestTooLarge",
     "ShipyardError",
     "UnsupportedModel",
     "ValidationFailed",

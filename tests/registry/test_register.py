@@ -139,3 +139,12 @@ def test_dataframe_with_categorical_and_strings(registry: Registry) -> None:
     dtypes = {f["name"]: f["dtype"] for f in mv.signature["inputs"]}  # type: ignore[index, union-attr]
     assert dtypes == {"city": "string", "size": "float64"}
     np.testing.assert_allclose(registry.load("price").predict(frame), model.predict(frame))
+
+
+def test_version_validate_names_every_problem(registry: Registry, logreg: Any, cancer: Any) -> None:
+    X, y = cancer
+    mv = registry.register(logreg, "churn", data=X, target=y)
+    assert mv.validate(X.head(3)) == []
+    bad = X.head(2).drop(columns=["mean radius"]).assign(**{"mean texture": ["a", "b"], "extra": [1, 2]})
+    fields = {field for field, _ in mv.validate(bad)}
+    assert {"mean radius", "mean texture", "extra"} <= fields

@@ -48,6 +48,15 @@ class ModelVersion:
     def uses_pickle(self) -> bool:
         return self.saved.uses_pickle
 
+    def validate(self, payload: object) -> list[tuple[str, str]]:
+        """Every problem of `payload` against this version's input signature, as (field, message).
+
+        Empty when the payload fits, or when the version was registered without data (no signature).
+        """
+        from ..schema import Signature  # the model layer; imported here to keep this value object light
+
+        return Signature.from_dict(self.signature).validate(payload) if self.signature else []
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,

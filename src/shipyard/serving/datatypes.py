@@ -42,12 +42,22 @@ _BY_KIND: dict[tuple[str, int], str] = {
 }
 
 
+def check_datatype(value: object, field: str = "datatype", label: str = "") -> str:
+    """`value` if it names a V2 datatype; else ValidationFailed naming `field` (message prefixed by `label`)."""
+    if isinstance(value, str) and value in _NUMPY_DTYPES:
+        return value
+    prefix = f"{label}: " if label else ""
+    if value is None:
+        raise ValidationFailed([(field, f"{prefix}no datatype given; use one of {', '.join(DATATYPES)}")])
+    raise ValidationFailed([(field, prefix + _unknown(value))])
+
+
 def numpy_dtype(datatype: str, field: str = "datatype") -> np.dtype[Any]:
     """The numpy dtype holding V2 `datatype` (object for BYTES); ValidationFailed naming `field` if unknown."""
     try:
         return _NUMPY_DTYPES[datatype]
     except (KeyError, TypeError):
-        raise _unknown(datatype, field) from None
+        raise ValidationFailed([(field, _unknown(datatype))]) from None
 
 
 def wire_dtype(datatype: str, field: str = "datatype") -> np.dtype[Any]:
@@ -57,7 +67,7 @@ def wire_dtype(datatype: str, field: str = "datatype") -> np.dtype[Any]:
     except (KeyError, TypeError):
         if datatype == "BYTES":
             raise ValidationFailed([(field, "BYTES has no fixed-size binary form")]) from None
-        raise _unknown(datatype, field) from None
+        raise ValidationFailed([(field, _unknown(datatype))]) from None
 
 
 def element_size(datatype: str, field: str = "datatype") -> int | None:
@@ -80,12 +90,10 @@ def v2_datatype(dtype: np.dtype[Any] | type[Any], field: str = "dtype") -> str:
         ) from None
 
 
-def _unknown(datatype: object, field: str) -> ValidationFailed:
-    hint = closest(datatype, DATATYPES) if isinstance(datatype, str) else []
+def _unknown(datatype: object) -> str:
+    hint = closest(datatype.upper(), DATATYPES) if isinstance(datatype, str) else []
     did_you_mean = f" Did you mean {hint[0]}?" if hint else ""
-    return ValidationFailed(
-        [(field, f"unknown datatype {datatype!r}; expected one of {', '.join(DATATYPES)}.{did_you_mean}")]
-    )
+    return f"unknown datatype {datatype!r}; expected one of {', '.join(DATATYPES)}.{did_you_mean}"
 
 
-__all__ = ["DATATYPES", "element_size", "numpy_dtype", "v2_datatype", "wire_dtype"]
+__all__ = ["DATATYPES", "check_datatype", "element_size", "numpy_dtype", "v2_datatype", "wire_dtype"]

@@ -1,0 +1,298 @@
+"""V2 gRPC messages ↔ the transport-agnostic objects of `protocol.py`.
+
+Tensor data travels in one of two forms. Typed: each input's `contents` holds a repeated field
+of the wire type (`fp32_contents`, `int_contents` for INT8/16/32, …). Raw: `raw_input_contents`
+holds, per input, its little-endian bytes in row-major order, BYTES elements each prefixed by
+a 4-byte little-endian length; tritonclient sends raw by default. Both decode to numpy arrays
+and are validated like REST requests, each problem naming its input. A response answers in
+the form its request used, except that FP16 (which has no typed field) makes it raw.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from collections.abc import Mapping, MutableMapping
+from typing import Any, TypeAlias
+
+import numpy as np
+
+from ..errors import ValidationFailed
+from .datatypes import element_size, numpy_dtype, wire_dtype
+from .proto import grpc_predict_v2_pb2 as pb
+from .protocol import (
+    InferRequest,
+    InferResponse,
+    InferTensor,
+    ModelMetadata,
+    Parameters,
+    RequestedOutput,
+    ServerMetadata,
+    TensorMetadata,
+)
+
+ParameterValue: TypeAlias = bool | int | float | str
+Array: TypeAlias = np.ndarray[Any, Any]
+
+# Which `InferTensorContents` field carries each datatype, and the numpy dtype of that field.
+_CONTENTS_FIELDS: dict[str, str] = {
+    "BOOL": "bool_contents",
+    "INT8": "int_contents",
+    "INT16": "int_contents",
+    "INT32": "int_contents",
+    "INT64": "int64_contents",
+    "UINT8": "uint_contents",
+    "UINT16": "uint_contents",
+    "UINT32": "uint_contents",
+    "UINT64": "uint64_contents",
+    "FP32": "fp32_contents",
+    "FP64": "fp64_contents",
+    "BYTES": "bytes_contents",
+}
+_FIELD_DTYPES: dict[str, np.dtype[Any]] = {
+    "bool_contents": np.dtype(np.bool_),
+    "int_contents": np.dtype(np.int32),
+    "int64_contents": np.dtype(np.int64),
+    "uint_contents": np.dtype(np.uint32),
+    "uint64_contents": np.dtype(np.uint64),
+    "fp32_contents": np.dtype(np.float32),
+    "fp64_contents": np.dtype(np.float64),
+}
+_INT64 = range(-(2**63), 2**63)
+_UINT64 = range(2**64)
+_LENGTH = struct.Struct("<I")
+
+
+def decode_infer_request(message: pb.ModelInferRequest) -> InferRequest:
+    """The `InferRequest` of a `ModelInferRequest`; ValidationFailed lists every bad input by name."""
+    raw = list(message.raw_input_contents)
+    if raw and len(raw) != len(message.inputs):
+        raise ValidationFailed(
+            [("raw_input_contents", f"holds {len(raw)} entries for {len(message.inputs)} inputs; send one per input")]
+        )
+    if raw and any(t.HasField("contents") for t in message.inputs):
+        raise ValidationFailed(
+            [("raw_input_contents", "is used together with typed `contents`; send every input the same way")]
+        )
+    inputs: list[InferTensor] = []
+    problems: list[tuple[str, str]] = []
+    for i, tensor in enumerate(message.inputs):
+        try:
+            inputs.append(_decode_input(tensor, raw[i] if raw else None))
+        except ValidationFailed as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise ValidationFailed(problems)
+    outputs = [RequestedOutput(o.name, decode_parameters(o.parameters, f"output {o.name!r}")) for o in message.outputs]
+    return InferRequest(
+        inputs=inputs,
+        id=message.id or None,
+        outputs=outputs or None,
+        parameters=decode_parameters(message.parameters),
+    )
+
+
+def uses_typed_contents(message: pb.ModelInferRequest) -> bool:
+    """Whether the request sent its data as typed `contents` rather than `raw_input_contents`."""
+    return not message.raw_input_contents and any(t.HasField("contents") for t in message.inputs)
+
+
+def encode_infer_response(response: InferResponse, *, typed: bool = False) -> pb.ModelInferResponse:
+    """The `ModelInferResponse` of `response`: raw output contents, or typed ones when `typed`.
+
+    Raw and typed contents cannot be mixed in one response, so an output without a typed field
+    (FP16) makes the whole response raw. Raises ValueError or TypeError for an output whose
+    data does not fit its datatype and shape: a server bug, never the caller's.
+    """
+    typed = typed and all(t.datatype in _CONTENTS_FIELDS for t in response.outputs)
+    message = pb.ModelInferResponse(
+        model_name=response.model_name, model_version=response.model_version or "", id=response.id or ""
+    )
+    _encode_parameters(response.parameters, message.parameters)
+    for tensor in response.outputs:
+        output = message.outputs.add(name=tensor.name, datatype=tensor.datatype, shape=tensor.shape)
+        _encode_parameters(tensor.parameters, output.parameters)
+        if typed:
+            _fill_contents(output.contents, tensor)
+        else:
+            message.raw_output_contents.append(_raw_bytes(tensor))
+    return message
+
+
+def encode_server_metadata(metadata: ServerMetadata) -> pb.ServerMetadataResponse:
+    return pb.ServerMetadataResponse(name=metadata.name, version=metadata.version, extensions=metadata.extensions)
+
+
+def encode_model_metadata(metadata: ModelMetadata) -> pb.ModelMetadataResponse:
+    """The `ModelMetadataResponse` of `metadata`. The V2 gRPC message has no `parameters`; they are dropped."""
+    return pb.ModelMetadataResponse(
+        name=metadata.name,
+        versions=metadata.versions,
+        platform=metadata.platform,
+        inputs=[_tensor_metadata(t) for t in metadata.inputs],
+        outputs=[_tensor_metadata(t) for t in metadata.outputs],
+    )
+
+
+def decode_parameters(parameters: Mapping[str, pb.InferParameter], owner: str = "") -> Parameters:
+    """A `parameters` map as Python values; ValidationFailed names a parameter that has no value."""
+    decoded: Parameters = {}
+    for key, parameter in parameters.items():
+        kind = parameter.WhichOneof("parameter_choice")
+        if kind is None:
+            field = f"{owner} parameter {key!r}" if owner else f"parameter {key!r}"
+            raise ValidationFailed([(field, "has no value; set one of bool, int64, uint64, double or string")])
+        decoded[key] = getattr(parameter, kind)
+    return decoded
+
+
+def encode_parameter(value: object) -> pb.InferParameter:
+    """One Python (or numpy scalar) value as an `InferParameter`; TypeError or ValueError if it has no V2 form."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, bool):
+        return pb.InferParameter(bool_param=value)
+    if isinstance(value, int):
+        if value in _INT64:
+            return pb.InferParameter(int64_param=value)
+        if value in _UINT64:
+            return pb.InferParameter(uint64_param=value)
+        raise ValueError(f"parameter value {value} does not fit in 64 bits")
+    if isinstance(value, float):
+        return pb.InferParameter(double_param=value)
+    if isinstance(value, str):
+        return pb.InferParameter(string_param=value)
+    raise TypeError(f"a V2 parameter is a bool, int, float or str, not {type(value).__name__}")
+
+
+def _encode_parameters(parameters: Parameters, target: MutableMapping[str, pb.InferParameter]) -> None:
+    for key, value in parameters.items():
+        target[key].CopyFrom(encode_parameter(value))
+
+
+def _tensor_metadata(tensor: TensorMetadata) -> pb.ModelMetadataResponse.TensorMetadata:
+    return pb.ModelMetadataResponse.TensorMetadata(name=tensor.name, datatype=tensor.datatype, shape=tensor.shape)
+
+
+def _decode_input(tensor: pb.ModelInferRequest.InferInputTensor, raw: bytes | None) -> InferTensor:
+    field = f"input {tensor.name!r}"
+    numpy_dtype(tensor.datatype, field)
+    shape = tuple(tensor.shape)
+    if any(d < 0 for d in shape):
+        raise ValidationFailed([(field, f"shape {list(shape)} has a negative dimension")])
+    if raw is None:
+        data = _from_contents(tensor.contents, tensor.datatype, shape, field)
+    else:
+        data = _from_raw(raw, tensor.datatype, shape, field)
+    parameters = decode_parameters(tensor.parameters, field)
+    return InferTensor(tensor.name, tensor.datatype, shape, data.reshape(shape), parameters)
+
+
+def _from_raw(raw: bytes, datatype: str, shape: tuple[int, ...], field: str) -> Array:
+    count = math.prod(shape)
+    size = element_size(datatype, field)
+    if size is None:
+        return _unpack_bytes(raw, count, shape, field)
+    if len(raw) != count * size:
+        raise ValidationFailed(
+            [(field, f"raw contents hold {len(raw)} bytes; shape {list(shape)} of {datatype} needs {count * size}")]
+        )
+    # astype copies: the array is then writable and in native byte order, as models expect.
+    return np.frombuffer(raw, dtype=wire_dtype(datatype, field)).astype(numpy_dtype(datatype))
+
+
+def _unpack_bytes(raw: bytes, count: int, shape: tuple[int, ...], field: str) -> Array:
+    items: list[bytes] = []
+    offset = 0
+    while offset < len(raw) and len(items) <= count:
+        if offset + _LENGTH.size > len(raw):
+            raise ValidationFailed([(field, f"BYTES element {len(items)} has an incomplete 4-byte length prefix")])
+        (length,) = _LENGTH.unpack_from(raw, offset)
+        offset += _LENGTH.size
+        if offset + length > len(raw):
+            remaining = len(raw) - offset
+            raise ValidationFailed(
+                [(field, f"BYTES element {len(items)} declares {length} bytes but only {remaining} remain")]
+            )
+        items.append(raw[offset : offset + length])
+        offset += length
+    if len(items) != count or offset != len(raw):
+        found = f"{len(items)}" if offset == len(raw) else f"more than {count}"
+        raise ValidationFailed(
+            [(field, f"raw contents hold {found} BYTES elements; shape {list(shape)} needs {count}")]
+        )
+    return _object_array(items)
+
+
+def _from_contents(contents: pb.InferTensorContents, datatype: str, shape: tuple[int, ...], field: str) -> Array:
+    name = _CONTENTS_FIELDS.get(datatype)
+    if name is None:
+        raise ValidationFailed([(field, f"{datatype} has no typed contents field; send it in raw_input_contents")])
+    values = list(getattr(contents, name))
+    count = math.prod(shape)
+    if len(values) != count:
+        raise ValidationFailed(
+            [(field, f"contents.{name} holds {len(values)} values; shape {list(shape)} of {datatype} needs {count}")]
+        )
+    if datatype == "BYTES":
+        return _object_array(values)
+    wide = np.array(values, dtype=_FIELD_DTYPES[name])
+    target = numpy_dtype(datatype)
+    if target.kind in "iu" and wide.size and target.itemsize < wide.itemsize:
+        limits = np.iinfo(target)
+        if wide.min() < limits.min or wide.max() > limits.max:
+            raise ValidationFailed(
+                [(field, f"contents.{name} has values outside {datatype}'s range [{limits.min}, {limits.max}]")]
+            )
+    return wide.astype(target)
+
+
+def _object_array(items: list[bytes]) -> Array:
+    # Filling an empty object array keeps each element a bytes object (np.array would make an 'S' array).
+    array = np.empty(len(items), dtype=object)
+    array[:] = items
+    return array
+
+
+def _checked_data(tensor: InferTensor) -> Array:
+    data = np.asarray(tensor.data)
+    if data.size != math.prod(tensor.shape):
+        raise ValueError(f"output {tensor.name!r} holds {data.size} values for shape {list(tensor.shape)}")
+    return data
+
+
+def _raw_bytes(tensor: InferTensor) -> bytes:
+    data = _checked_data(tensor)
+    if tensor.datatype == "BYTES":
+        return b"".join(_LENGTH.pack(len(item)) + item for item in map(_as_bytes, data.flat))
+    return np.ascontiguousarray(data, dtype=wire_dtype(tensor.datatype, f"output {tensor.name!r}")).tobytes()
+
+
+def _fill_contents(contents: pb.InferTensorContents, tensor: InferTensor) -> None:
+    data = _checked_data(tensor)
+    name = _CONTENTS_FIELDS[tensor.datatype]
+    if tensor.datatype == "BYTES":
+        contents.bytes_contents.extend(_as_bytes(item) for item in data.flat)
+    else:
+        getattr(contents, name).extend(data.astype(_FIELD_DTYPES[name]).ravel().tolist())
+
+
+def _as_bytes(item: object) -> bytes:
+    if isinstance(item, bytes):
+        return item
+    if isinstance(item, str):
+        return item.encode()
+    if isinstance(item, bytearray | memoryview):
+        return bytes(item)
+    raise TypeError(f"a BYTES element is bytes or str, not {type(item).__name__}")
+
+
+__all__ = [
+    "decode_infer_request",
+    "decode_parameters",
+    "encode_infer_response",
+    "encode_model_metadata",
+    "encode_parameter",
+    "encode_server_metadata",
+    "uses_typed_contents",
+]

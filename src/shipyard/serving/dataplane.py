@@ -1,0 +1,159 @@
+"""The transport-agnostic core of the server: health, metadata and inference.
+
+REST (V2 and V1) and gRPC adapters parse their wire format into `protocol` objects, call one
+method here and format the result. Nothing in this module knows about HTTP or gRPC.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from .. import __version__
+from ..errors import ModelFailed, ShipyardError, ValidationFailed
+from ..schema import FieldSpec, Signature
+from .datatypes import v2_datatype
+from .pool import ModelPool, ServedModel
+from .protocol import InferRequest, InferResponse, InferTensor, ModelMetadata, ServerMetadata, TensorMetadata
+from .resolver import ModelResolver
+from .tabular import Rows, decode_rows
+
+logger = logging.getLogger(__name__)
+
+EXTENSIONS = ("binary_tensor_data", "v1_predict")
+_SPEC_DATATYPES = {"bool": "BOOL", "float16": "FP16", "float32": "FP32", "float64": "FP64", "int8": "INT8",
+                   "int16": "INT16", "int32": "INT32", "int64": "INT64", "uint8": "UINT8", "uint16": "UINT16",
+                   "uint32": "UINT32", "uint64": "UINT64"}
+
+
+def spec_datatype(spec: FieldSpec) -> str:
+    return _SPEC_DATATYPES.get(spec.dtype, "BYTES")
+
+
+def _tensor_metadata(signature: Signature) -> tuple[tuple[TensorMetadata, ...], tuple[TensorMetadata, ...]]:
+    if signature.layout == "tensor":
+        spec = signature.inputs[0]
+        inputs = (TensorMetadata(spec.name, spec_datatype(spec), tuple(spec.shape or (-1,))),)
+    else:
+        inputs = tuple(TensorMetadata(s.name, spec_datatype(s), (-1,)) for s in signature.inputs)
+    outputs = tuple(TensorMetadata(s.name, spec_datatype(s), tuple(s.shape or (-1,))) for s in signature.outputs)
+    return inputs, outputs
+
+
+class DataPlane:
+    """Serves every registered model: `{m}` is a model name, `version` pins one of its versions."""
+
+    def __init__(self, resolver: ModelResolver, pool: ModelPool, *, max_rows: int = 1_000_000) -> None:
+        self.resolver = resolver
+        self.pool = pool
+        self.max_rows = max_rows
+        # The version each name's default route serves now; during a hot-swap it stays on the old
+        # version until the new one has loaded in the background.
+        self._current: dict[str, int] = {}
+
+    async def live(self) -> bool:
+        return True
+
+    async def ready(self) -> bool:
+        return self.resolver.refreshed_at > 0
+
+    async def server_metadata(self) -> ServerMetadata:
+        return ServerMetadata("shipyard", __version__, EXTENSIONS)
+
+    async def model_metadata(self, name: str, version: str | None = None) -> ModelMetadata:
+        served = await self.served(name, version)
+        mv = served.version
+        inputs: tuple[TensorMetadata, ...] = ()
+        outputs = tuple(TensorMetadata(o, "FP64" if o == "predict_proba" else "BYTES", (-1,)) for o in served.outputs)
+        if mv.signature:
+            inputs, outputs = _tensor_metadata(Signature.from_dict(mv.signature))
+        state = self.resolver.snapshot.get(name)
+        versions = tuple(str(v) for v in state.ready) if state else (str(mv.version),)
+        return ModelMetadata(name, versions, mv.flavor, inputs, outputs,
+                             {"version": str(mv.version), "flavor": mv.flavor})
+
+    async def model_ready(self, name: str, version: str | None = None) -> bool:
+        try:
+            await self.served(name, version)
+        except ShipyardError as exc:
+            if isinstance(exc, LookupError):
+                raise
+            return False
+        return True
+
+    async def served(self, name: str, version: str | None = None) -> ServedModel:
+        """The loaded model a request for `name` (and `version`) goes to, loading it if needed."""
+        number = await self.resolver.resolve(name, version)
+        key = (name, number)
+        loaded = self.pool.get_loaded(key)
+        if loaded is None and version is None:
+            loaded = self._previous_while_swapping(name, number)
+        if loaded is None:
+            loaded = await self.pool.get(key)
+        if version is None and loaded.version.version == number:
+            self._current[name] = number
+        return loaded
+
+    def _previous_while_swapping(self, name: str, number: int) -> ServedModel | None:
+        current = self._current.get(name)
+        state = self.resolver.snapshot.get(name)
+        if current is None or current == number or state is None or current in state.archived:
+            return None
+        previous = self.pool.get_loaded((name, current))
+        if previous is not None:
+            self.pool.start_loading((name, number))
+        return previous
+
+    async def infer(
+        self, name: str, request: InferRequest, version: str | None = None, *, headers: Mapping[str, str] | None = None
+    ) -> InferResponse:
+        served = await self.served(name, version)
+        rows, count = self._rows(served, request)
+        wanted = self._wanted_outputs(served, request)
+        try:
+            outputs = await served.batcher.submit(rows, count, wanted)
+        except ShipyardError:
+            raise
+        except Exception as exc:
+            logger.exception("model %s v%s failed on request %s", name, served.version.version, request.id)
+            raise ModelFailed(name, served.version.version) from exc
+        tensors = [_output_tensor(n, outputs[n]) for n in wanted]
+        return InferResponse(name, tensors, model_version=str(served.version.version), id=request.id)
+
+    def _rows(self, served: ServedModel, request: InferRequest) -> tuple[Rows, int]:
+        if served.plan is not None:
+            rows, count = decode_rows(request.inputs, served.plan)
+        elif len(request.inputs) == 1:
+            rows, count = request.inputs[0].data, request.rows
+        else:
+            rows = {t.name: t.data.reshape(len(t.data), -1)[:, 0] if t.data.ndim else t.data for t in request.inputs}
+            count = request.rows
+        if count == 0:
+            raise ValidationFailed([("inputs", "no rows")])
+        if count > self.max_rows:
+            raise ValidationFailed([("inputs", f"{count} rows is more than the limit of {self.max_rows} per request")])
+        return rows, count
+
+    def _wanted_outputs(self, served: ServedModel, request: InferRequest) -> tuple[str, ...]:
+        if not request.outputs:
+            return served.outputs
+        names = tuple(o.name for o in request.outputs)
+        unknown = [n for n in names if n not in served.outputs]
+        if unknown:
+            raise ValidationFailed([(f"outputs.{n}", f"unknown output; this model has {', '.join(served.outputs)}")
+                                    for n in unknown])
+        return names
+
+
+def _output_tensor(name: str, values: Any) -> InferTensor:
+    array = np.asarray(values)
+    if array.dtype.kind in ("U", "S", "O"):
+        array = np.array([v.encode() if isinstance(v, str) else v for v in array.ravel()], dtype=object).reshape(
+            array.shape)
+    return InferTensor(name, v2_datatype(array.dtype), tuple(array.shape), array)
+
+
+__all__ = ["EXTENSIONS", "DataPlane", "spec_datatype"]

@@ -1,0 +1,222 @@
+"""The V2 gRPC service `inference.GRPCInferenceService` over a data plane, on `grpc.aio`.
+
+Each RPC decodes its message (`codec_grpc`), calls the data plane and encodes the answer.
+Errors become gRPC statuses through one table, `grpc_status`; an error the table does not
+know is logged with its traceback and reaches the client only as "internal error (request
+id …)". This is the only module that imports grpc.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from dataclasses import dataclass
+from typing import Any, NoReturn, Protocol, TypeAlias, TypeVar
+
+import grpc
+
+from ..errors import (
+    ConfigError,
+    Conflict,
+    ModelFailed,
+    NotFound,
+    NotReady,
+    PickleRefused,
+    ValidationFailed,
+)
+from .codec_grpc import (
+    decode_infer_request,
+    encode_infer_response,
+    encode_model_metadata,
+    encode_server_metadata,
+    uses_typed_contents,
+)
+from .proto import grpc_predict_v2_pb2 as pb
+from .proto.grpc_predict_v2_pb2_grpc import add_GRPCInferenceServiceServicer_to_server
+from .protocol import InferRequest, InferResponse, ModelMetadata, ServerMetadata
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+
+_GRPC_STATUS: dict[type[BaseException], grpc.StatusCode] = {
+    NotFound: grpc.StatusCode.NOT_FOUND,
+    ValidationFailed: grpc.StatusCode.INVALID_ARGUMENT,
+    Conflict: grpc.StatusCode.FAILED_PRECONDITION,
+    NotReady: grpc.StatusCode.UNAVAILABLE,
+    PickleRefused: grpc.StatusCode.PERMISSION_DENIED,
+    ModelFailed: grpc.StatusCode.INTERNAL,
+}
+
+
+def grpc_status(exc: BaseException) -> grpc.StatusCode:
+    """The gRPC status code for `exc`: the table entry of its nearest class, else INTERNAL."""
+    return _known_status(exc) or grpc.StatusCode.INTERNAL
+
+
+def _known_status(exc: BaseException) -> grpc.StatusCode | None:
+    return next((_GRPC_STATUS[c] for c in type(exc).__mro__ if c in _GRPC_STATUS), None)
+
+
+class InferencePlane(Protocol):
+    """What the gRPC service needs from the data plane (`serving.dataplane.DataPlane` provides it)."""
+
+    async def live(self) -> bool: ...
+
+    async def ready(self) -> bool: ...
+
+    async def server_metadata(self) -> ServerMetadata: ...
+
+    async def model_metadata(self, name: str, version: str | None = None) -> ModelMetadata: ...
+
+    async def model_ready(self, name: str, version: str | None = None) -> bool: ...
+
+    async def infer(
+        self,
+        name: str,
+        request: InferRequest,
+        version: str | None = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> InferResponse: ...
+
+
+Context: TypeAlias = grpc.aio.ServicerContext
+_Self = TypeVar("_Self")
+_Request = TypeVar("_Request")
+_Response = TypeVar("_Response")
+
+
+def _mapping_errors(
+    method: Callable[[_Self, _Request, Context], Awaitable[_Response]],
+) -> Callable[[_Self, _Request, Context], Coroutine[Any, Any, _Response]]:
+    """Ends the RPC with the status of any exception the method raises."""
+
+    @functools.wraps(method)
+    async def wrapper(self: _Self, request: _Request, context: Context) -> _Response:
+        try:
+            return await method(self, request, context)
+        except Exception as exc:
+            await _abort(context, exc, method.__name__)
+
+    return wrapper
+
+
+async def _abort(context: Context, exc: Exception, method: str) -> NoReturn:
+    status = _known_status(exc)
+    request_id = uuid.uuid4().hex[:16]
+    if status is None or status == grpc.StatusCode.INTERNAL:
+        logger.error("gRPC %s failed (request id %s)", method, request_id, exc_info=exc)
+    if status is None:
+        await context.abort(grpc.StatusCode.INTERNAL, f"internal error (request id {request_id})")
+    elif status == grpc.StatusCode.INTERNAL:
+        await context.abort(status, f"{exc} (request id {request_id})")
+    else:
+        logger.info("gRPC %s: %s %s", method, status.name, exc)
+        await context.abort(status, str(exc))
+    raise AssertionError("unreachable: ServicerContext.abort() raises")  # pragma: no cover
+
+
+def _headers(context: Context) -> dict[str, str]:
+    # Binary metadata (keys ending in -bin) carries bytes; headers are text only.
+    return {key: value for key, value in context.invocation_metadata() or () if isinstance(value, str)}
+
+
+class InferenceServicer:
+    """`inference.GRPCInferenceService`: each RPC decodes, calls the data plane and encodes."""
+
+    def __init__(self, plane: InferencePlane) -> None:
+        self._plane = plane
+
+    @_mapping_errors
+    async def ServerLive(self, request: pb.ServerLiveRequest, context: Context) -> pb.ServerLiveResponse:
+        return pb.ServerLiveResponse(live=await self._plane.live())
+
+    @_mapping_errors
+    async def ServerReady(self, request: pb.ServerReadyRequest, context: Context) -> pb.ServerReadyResponse:
+        return pb.ServerReadyResponse(ready=await self._plane.ready())
+
+    @_mapping_errors
+    async def ModelReady(self, request: pb.ModelReadyRequest, context: Context) -> pb.ModelReadyResponse:
+        ready = await self._plane.model_ready(request.name, request.version or None)
+        return pb.ModelReadyResponse(ready=ready)
+
+    @_mapping_errors
+    async def ServerMetadata(self, request: pb.ServerMetadataRequest, context: Context) -> pb.ServerMetadataResponse:
+        return encode_server_metadata(await self._plane.server_metadata())
+
+    @_mapping_errors
+    async def ModelMetadata(self, request: pb.ModelMetadataRequest, context: Context) -> pb.ModelMetadataResponse:
+        return encode_model_metadata(await self._plane.model_metadata(request.name, request.version or None))
+
+    @_mapping_errors
+    async def ModelInfer(self, request: pb.ModelInferRequest, context: Context) -> pb.ModelInferResponse:
+        decoded = decode_infer_request(request)
+        version = request.model_version or None
+        response = await self._plane.infer(request.model_name, decoded, version, headers=_headers(context))
+        return encode_infer_response(response, typed=uses_typed_contents(request))
+
+
+@dataclass(frozen=True)
+class GrpcServer:
+    """A started gRPC server and the port it listens on (the one picked when asked for port 0)."""
+
+    server: grpc.aio.Server
+    host: str
+    port: int
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Stop accepting RPCs; let those in flight finish for up to `grace` seconds (None: cancel them)."""
+        await self.server.stop(grace)
+
+    def __repr__(self) -> str:
+        return f"GrpcServer(host={self.host!r}, port={self.port})"
+
+
+async def start_grpc_server(
+    plane: InferencePlane,
+    host: str,
+    port: int,
+    *,
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+    tls: tuple[bytes, bytes] | None = None,
+) -> GrpcServer:
+    """Serve `inference.GRPCInferenceService` over `plane` on host:port (0 picks a free port).
+
+    A message larger than `max_message_bytes`, either way, fails with RESOURCE_EXHAUSTED. `tls` is
+    (private key, certificate chain), both PEM; without it the port is plaintext. Raises
+    ConfigError when the address cannot be bound (port in use, host not local).
+    """
+    options = [
+        ("grpc.max_receive_message_length", max_message_bytes),
+        ("grpc.max_send_message_length", max_message_bytes),
+        # gRPC sets SO_REUSEPORT by default, which lets a second server bind a port in use and
+        # silently share its traffic; a busy port must be an error instead.
+        ("grpc.so_reuseport", 0),
+    ]
+    server = grpc.aio.server(options=options)
+    # The generated grpc module has no annotations.
+    add_GRPCInferenceServiceServicer_to_server(InferenceServicer(plane), server)  # type: ignore[no-untyped-call]
+    address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    try:
+        if tls is None:
+            bound: int = server.add_insecure_port(address)
+        else:
+            bound = server.add_secure_port(address, grpc.ssl_server_credentials([tls]))
+    except RuntimeError as exc:
+        raise ConfigError("grpc port", f"cannot listen on {address}; is the port free and the host local?") from exc
+    await server.start()
+    logger.info("V2 gRPC inference service listening on %s:%d%s", host, bound, " (TLS)" if tls else "")
+    return GrpcServer(server, host, bound)
+
+
+__all__ = [
+    "DEFAULT_MAX_MESSAGE_BYTES",
+    "GrpcServer",
+    "InferencePlane",
+    "InferenceServicer",
+    "grpc_status",
+    "start_grpc_server",
+]

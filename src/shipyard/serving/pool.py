@@ -1,0 +1,168 @@
+"""The models a worker holds in memory, loaded on first use (or at start), within a memory budget.
+
+Loading happens in a thread (it reads and verifies the artifact, then unpickles or parses it), and
+concurrent requests for a model being loaded wait on the same load. When the estimated memory of
+the loaded models passes the budget, the least recently used ones are dropped; a request already
+holding one finishes on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections import OrderedDict
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio.to_thread
+import pandas as pd
+
+from ..flavors.base import LoadedModel
+from ..registry import ModelVersion, Registry
+from ..schema import Signature
+from .batcher import Batcher
+from .outputs import available_outputs, run_outputs
+from .tabular import InputPlan, Rows, model_input
+
+logger = logging.getLogger(__name__)
+
+Key = tuple[str, int]
+
+
+def _rss_bytes() -> int:
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError):  # not Linux: fall back to the artifact size alone
+        return 0
+
+
+@dataclass
+class ServedModel:
+    """A loaded version with what serving it needs: its input plan, outputs and batcher."""
+
+    version: ModelVersion
+    model: LoadedModel
+    plan: InputPlan | None
+    outputs: tuple[str, ...]
+    batcher: Batcher
+    memory_bytes: int
+    load_seconds: float
+    last_used: float = field(default_factory=time.monotonic)
+
+    @property
+    def key(self) -> Key:
+        return (self.version.name, self.version.version)
+
+    def predict(self, rows: Rows, outputs: Collection[str]) -> dict[str, Any]:
+        if self.plan is not None:
+            data: Any = model_input(rows, self.plan)
+        else:  # no signature: named columns become a DataFrame, a single tensor goes as it is
+            data = pd.DataFrame(rows) if isinstance(rows, dict) else rows
+        return run_outputs(self.model, data, outputs)
+
+    def __repr__(self) -> str:
+        return f"ServedModel(name={self.version.name!r}, version={self.version.version})"
+
+
+@dataclass(frozen=True)
+class BatchingDefaults:
+    max_batch_size: int = 256
+    max_latency_ms: float = 0.0
+
+
+class ModelPool:
+    def __init__(self, registry: Registry, *, memory_budget_bytes: int, batching: BatchingDefaults) -> None:
+        self._registry = registry
+        self.memory_budget_bytes = memory_budget_bytes
+        self._batching = batching
+        self._models: OrderedDict[Key, ServedModel] = OrderedDict()
+        self._loading: dict[Key, asyncio.Task[ServedModel]] = {}
+        self.load_failures = 0
+
+    def get_loaded(self, key: Key) -> ServedModel | None:
+        served = self._models.get(key)
+        if served is not None:
+            self._models.move_to_end(key)
+            served.last_used = time.monotonic()
+        return served
+
+    def is_loading(self, key: Key) -> bool:
+        return key in self._loading
+
+    async def get(self, key: Key) -> ServedModel:
+        """The loaded model for `key`, loading it first (once, however many callers ask)."""
+        served = self.get_loaded(key)
+        if served is not None:
+            return served
+        task = self._loading.get(key)
+        if task is None:
+            task = asyncio.get_running_loop().create_task(self._load(key))
+            self._loading[key] = task
+            task.add_done_callback(lambda _t: self._loading.pop(key, None))
+        return await asyncio.shield(task)
+
+    def start_loading(self, key: Key) -> None:
+        """Load `key` in the background (for hot-swap: the old version keeps serving meanwhile)."""
+        if key not in self._models and key not in self._loading:
+            task = asyncio.get_running_loop().create_task(self._load(key))
+            self._loading[key] = task
+            task.add_done_callback(self._forget_background_load(key))
+
+    def _forget_background_load(self, key: Key) -> Any:
+        def done(task: asyncio.Task[ServedModel]) -> None:
+            self._loading.pop(key, None)
+            if not task.cancelled() and task.exception() is not None:
+                logger.error("background load of %s v%s failed: %s", key[0], key[1], task.exception())
+
+        return done
+
+    async def _load(self, key: Key) -> ServedModel:
+        started = time.monotonic()
+        try:
+            served = await anyio.to_thread.run_sync(self._load_sync, key)
+        except Exception:
+            self.load_failures += 1
+            raise
+        served.load_seconds = time.monotonic() - started
+        self._models[key] = served
+        self._evict(keep=key)
+        logger.info(
+            "loaded %s v%s in %.2f s (~%d MB)", key[0], key[1], served.load_seconds, served.memory_bytes // 2**20
+        )
+        return served
+
+    def _load_sync(self, key: Key) -> ServedModel:
+        version = self._registry.get_version(*key)
+        before = _rss_bytes()
+        model = self._registry.load(version)
+        memory = max(_rss_bytes() - before, version.size)
+        plan = InputPlan.from_signature(Signature.from_dict(version.signature)) if version.signature else None
+        batcher = Batcher(
+            lambda rows, outs: served.predict(rows, outs),
+            max_batch_size=int(version.serving.get("max_batch_size", self._batching.max_batch_size)),
+            max_latency_ms=float(version.serving.get("max_latency_ms", self._batching.max_latency_ms)),
+        )
+        served = ServedModel(version, model, plan, available_outputs(model), batcher, memory, 0.0)
+        return served
+
+    def _evict(self, keep: Key) -> None:
+        while self.memory_bytes() > self.memory_budget_bytes and len(self._models) > 1:
+            oldest = next(k for k in self._models if k != keep)
+            dropped = self._models.pop(oldest)
+            logger.info("unloaded %s v%s (memory budget)", *dropped.key)
+
+    def unload(self, key: Key) -> None:
+        self._models.pop(key, None)
+
+    def memory_bytes(self) -> int:
+        return sum(m.memory_bytes for m in self._models.values())
+
+    def loaded(self) -> list[ServedModel]:
+        return list(self._models.values())
+
+
+__all__ = ["BatchingDefaults", "ModelPool", "ServedModel"]

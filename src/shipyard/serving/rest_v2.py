@@ -1,0 +1,95 @@
+"""V2 REST routes of the Open Inference Protocol → `DataPlane`. Each handler parses, calls, formats."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from .body import BINARY_HEADER, check_content_type, read_body
+from .codec_binary import decode_binary_request, encode_infer_response_binary
+from .codec_json import decode_infer_request, encode_infer_response, encode_metadata
+from .dataplane import DataPlane
+from .protocol import InferRequest, InferResponse
+
+_JSON = "application/json"
+
+
+def _plane(request: Request) -> DataPlane:
+    plane: DataPlane = request.app.state.plane
+    return plane
+
+
+def _json(body: bytes, status: int = 200) -> Response:
+    return Response(body, status_code=status, media_type=_JSON)
+
+
+async def live(request: Request) -> Response:
+    return _json(b'{"live":true}')
+
+
+async def ready(request: Request) -> Response:
+    is_ready = await _plane(request).ready()
+    return _json(b'{"ready":true}' if is_ready else b'{"ready":false}', 200 if is_ready else 503)
+
+
+async def server_metadata(request: Request) -> Response:
+    return _json(encode_metadata(await _plane(request).server_metadata()))
+
+
+async def model_metadata(request: Request) -> Response:
+    params = request.path_params
+    return _json(encode_metadata(await _plane(request).model_metadata(params["model"], params.get("version"))))
+
+
+async def model_ready(request: Request) -> Response:
+    params = request.path_params
+    is_ready = await _plane(request).model_ready(params["model"], params.get("version"))
+    body = f'{{"name":"{params["model"]}","ready":{"true" if is_ready else "false"}}}'.encode()
+    return _json(body, 200 if is_ready else 503)
+
+
+async def _decode(request: Request) -> tuple[InferRequest, bool]:
+    header_length = check_content_type(request)
+    body = await read_body(request, request.app.state.max_body_bytes)
+    if header_length is None:
+        return decode_infer_request(body), False
+    return decode_binary_request(body, header_length), True
+
+
+def _wants_binary(infer: InferRequest) -> set[str] | bool:
+    if infer.parameters.get("binary_data_output"):
+        return True
+    return {o.name for o in infer.outputs or () if o.binary}
+
+
+def _encode(response: InferResponse, binary: set[str] | bool) -> Response:
+    if not binary:
+        return _json(encode_infer_response(response))
+    body, header_length = encode_infer_response_binary(response, binary)
+    return Response(body, media_type="application/octet-stream", headers={BINARY_HEADER: str(header_length)})
+
+
+async def infer(request: Request) -> Response:
+    infer_request, _ = await _decode(request)
+    params = request.path_params
+    response = await _plane(request).infer(params["model"], infer_request, params.get("version"),
+                                           headers=request.headers)
+    return _encode(response, _wants_binary(infer_request))
+
+
+def v2_routes() -> list[Route]:
+    return [
+        Route("/v2/health/live", live, methods=["GET"]),
+        Route("/v2/health/ready", ready, methods=["GET"]),
+        Route("/v2", server_metadata, methods=["GET"]),
+        Route("/v2/models/{model}", model_metadata, methods=["GET"]),
+        Route("/v2/models/{model}/versions/{version}", model_metadata, methods=["GET"]),
+        Route("/v2/models/{model}/ready", model_ready, methods=["GET"]),
+        Route("/v2/models/{model}/versions/{version}/ready", model_ready, methods=["GET"]),
+        Route("/v2/models/{model}/infer", infer, methods=["POST"]),
+        Route("/v2/models/{model}/versions/{version}/infer", infer, methods=["POST"]),
+    ]
+
+
+__all__ = ["v2_routes"]
