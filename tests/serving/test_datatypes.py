@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -52,7 +54,7 @@ def test_bytes_is_an_object_array_of_variable_size() -> None:
 
 
 @pytest.mark.parametrize("dtype", [np.dtype(object), np.dtype("S5"), np.dtype("U3"), np.dtype(str), np.dtype(bytes)])
-def test_strings_and_objects_are_bytes(dtype: np.dtype[object]) -> None:
+def test_strings_and_objects_are_bytes(dtype: np.dtype[Any]) -> None:
     assert v2_datatype(dtype) == "BYTES"
 
 
@@ -62,7 +64,7 @@ def test_big_endian_dtypes_map_like_native_ones() -> None:
 
 
 @pytest.mark.parametrize("dtype", [np.complex64, np.dtype("M8[s]"), np.dtype("V4")])
-def test_dtypes_without_a_datatype_are_refused(dtype: np.dtype[object]) -> None:
+def test_dtypes_without_a_datatype_are_refused(dtype: np.dtype[Any]) -> None:
     with pytest.raises(ValidationFailed, match="has no V2 datatype") as info:
         v2_datatype(dtype)
     assert info.value.problems[0][0] == "dtype"

@@ -8,7 +8,7 @@ import sys
 import typer
 
 from ..errors import ShipyardError
-from . import audit, models
+from . import audit, models, serve
 from ._output import fail
 
 app = typer.Typer(
@@ -20,6 +20,7 @@ app = typer.Typer(
 )
 app.add_typer(models.app, name="models")
 app.command("audit")(audit.audit)
+app.command("serve")(serve.serve)
 
 
 @app.callback()

@@ -6,7 +6,9 @@ from starlette.requests import Request
 
 from ..errors import RequestTooLarge, ValidationFailed
 
-JSON_TYPES = ("application/json", "")
+# curl -d sends application/x-www-form-urlencoded unless told otherwise; treating that as JSON is what
+# users of KServe and MLServer expect. Anything else that is not JSON is refused with a 400.
+JSON_TYPES = ("application/json", "", "application/x-www-form-urlencoded")
 BINARY_HEADER = "inference-header-content-length"
 
 
@@ -32,6 +34,9 @@ def check_content_type(request: Request) -> int | None:
         if not raw_length.isdigit():
             raise ValidationFailed([("Inference-Header-Content-Length", f"{raw_length!r} is not a byte count")])
         return int(raw_length)
+    if media == "application/octet-stream":
+        raise ValidationFailed([("Inference-Header-Content-Length", "a binary body needs this header: the length "
+                                                                   "of its JSON part")])
     if media not in JSON_TYPES and not media.endswith("+json"):
         raise ValidationFailed(
             [("Content-Type", f"{media!r} is not accepted: send application/json (or the binary tensor extension "

@@ -3,22 +3,23 @@
 Tensor data travels in one of two forms. Typed: each input's `contents` holds a repeated field
 of the wire type (`fp32_contents`, `int_contents` for INT8/16/32, …). Raw: `raw_input_contents`
 holds, per input, its little-endian bytes in row-major order, BYTES elements each prefixed by
-a 4-byte little-endian length; tritonclient sends raw by default. Both decode to numpy arrays
-and are validated like REST requests, each problem naming its input. A response answers in
+a 4-byte little-endian length, exactly as in the REST binary extension, whose codec reads and
+writes it here too; tritonclient sends raw by default. Both decode to numpy arrays and are
+validated like REST requests, each problem naming its field and input. A response answers in
 the form its request used, except that FP16 (which has no typed field) makes it raw.
 """
 
 from __future__ import annotations
 
 import math
-import struct
 from collections.abc import Mapping, MutableMapping
 from typing import Any, TypeAlias
 
 import numpy as np
 
 from ..errors import ValidationFailed
-from .datatypes import element_size, numpy_dtype, wire_dtype
+from .codec_binary import decode_binary_tensor, encode_binary_tensor
+from .datatypes import DATATYPES, check_datatype, numpy_dtype
 from .proto import grpc_predict_v2_pb2 as pb
 from .protocol import (
     InferRequest,
@@ -31,7 +32,6 @@ from .protocol import (
     TensorMetadata,
 )
 
-ParameterValue: TypeAlias = bool | int | float | str
 Array: TypeAlias = np.ndarray[Any, Any]
 
 # Which `InferTensorContents` field carries each datatype, and the numpy dtype of that field.
@@ -60,7 +60,6 @@ _FIELD_DTYPES: dict[str, np.dtype[Any]] = {
 }
 _INT64 = range(-(2**63), 2**63)
 _UINT64 = range(2**64)
-_LENGTH = struct.Struct("<I")
 
 
 def decode_infer_request(message: pb.ModelInferRequest) -> InferRequest:
@@ -78,12 +77,15 @@ def decode_infer_request(message: pb.ModelInferRequest) -> InferRequest:
     problems: list[tuple[str, str]] = []
     for i, tensor in enumerate(message.inputs):
         try:
-            inputs.append(_decode_input(tensor, raw[i] if raw else None))
+            inputs.append(_decode_input(i, tensor, raw[i] if raw else None))
         except ValidationFailed as exc:
             problems.extend(exc.problems)
     if problems:
         raise ValidationFailed(problems)
-    outputs = [RequestedOutput(o.name, decode_parameters(o.parameters, f"output {o.name!r}")) for o in message.outputs]
+    outputs = [
+        RequestedOutput(o.name, decode_parameters(o.parameters, f"outputs[{j}].parameters", f"output {o.name!r}"))
+        for j, o in enumerate(message.outputs)
+    ]
     return InferRequest(
         inputs=inputs,
         id=message.id or None,
@@ -110,12 +112,13 @@ def encode_infer_response(response: InferResponse, *, typed: bool = False) -> pb
     )
     _encode_parameters(response.parameters, message.parameters)
     for tensor in response.outputs:
+        data = _checked_data(tensor)
         output = message.outputs.add(name=tensor.name, datatype=tensor.datatype, shape=tensor.shape)
         _encode_parameters(tensor.parameters, output.parameters)
         if typed:
-            _fill_contents(output.contents, tensor)
+            _fill_contents(output.contents, tensor.datatype, data)
         else:
-            message.raw_output_contents.append(_raw_bytes(tensor))
+            message.raw_output_contents.append(encode_binary_tensor(tensor))
     return message
 
 
@@ -134,14 +137,17 @@ def encode_model_metadata(metadata: ModelMetadata) -> pb.ModelMetadataResponse:
     )
 
 
-def decode_parameters(parameters: Mapping[str, pb.InferParameter], owner: str = "") -> Parameters:
+def decode_parameters(
+    parameters: Mapping[str, pb.InferParameter], field: str = "parameters", label: str = "request"
+) -> Parameters:
     """A `parameters` map as Python values; ValidationFailed names a parameter that has no value."""
     decoded: Parameters = {}
     for key, parameter in parameters.items():
         kind = parameter.WhichOneof("parameter_choice")
         if kind is None:
-            field = f"{owner} parameter {key!r}" if owner else f"parameter {key!r}"
-            raise ValidationFailed([(field, "has no value; set one of bool, int64, uint64, double or string")])
+            raise ValidationFailed(
+                [(f"{field}.{key}", f"{label}: parameter has no value; set one of bool, int64, uint64, double, string")]
+            )
         decoded[key] = getattr(parameter, kind)
     return decoded
 
@@ -174,77 +180,43 @@ def _tensor_metadata(tensor: TensorMetadata) -> pb.ModelMetadataResponse.TensorM
     return pb.ModelMetadataResponse.TensorMetadata(name=tensor.name, datatype=tensor.datatype, shape=tensor.shape)
 
 
-def _decode_input(tensor: pb.ModelInferRequest.InferInputTensor, raw: bytes | None) -> InferTensor:
-    field = f"input {tensor.name!r}"
-    numpy_dtype(tensor.datatype, field)
+def _decode_input(index: int, tensor: pb.ModelInferRequest.InferInputTensor, raw: bytes | None) -> InferTensor:
+    where, label = f"inputs[{index}]", f"input {tensor.name!r}"
+    datatype = check_datatype(tensor.datatype, f"{where}.datatype", label)
     shape = tuple(tensor.shape)
     if any(d < 0 for d in shape):
-        raise ValidationFailed([(field, f"shape {list(shape)} has a negative dimension")])
+        raise ValidationFailed([(f"{where}.shape", f"{label}: shape {list(shape)} has a negative dimension")])
     if raw is None:
-        data = _from_contents(tensor.contents, tensor.datatype, shape, field)
+        data = _from_contents(tensor.contents, datatype, shape, f"{where}.contents", label)
     else:
-        data = _from_raw(raw, tensor.datatype, shape, field)
-    parameters = decode_parameters(tensor.parameters, field)
-    return InferTensor(tensor.name, tensor.datatype, shape, data.reshape(shape), parameters)
+        data = decode_binary_tensor(raw, datatype, shape, field=f"raw_input_contents[{index}]", label=label)
+    parameters = decode_parameters(tensor.parameters, f"{where}.parameters", label)
+    return InferTensor(tensor.name, datatype, shape, data, parameters)
 
 
-def _from_raw(raw: bytes, datatype: str, shape: tuple[int, ...], field: str) -> Array:
-    count = math.prod(shape)
-    size = element_size(datatype, field)
-    if size is None:
-        return _unpack_bytes(raw, count, shape, field)
-    if len(raw) != count * size:
-        raise ValidationFailed(
-            [(field, f"raw contents hold {len(raw)} bytes; shape {list(shape)} of {datatype} needs {count * size}")]
-        )
-    # astype copies: the array is then writable and in native byte order, as models expect.
-    return np.frombuffer(raw, dtype=wire_dtype(datatype, field)).astype(numpy_dtype(datatype))
-
-
-def _unpack_bytes(raw: bytes, count: int, shape: tuple[int, ...], field: str) -> Array:
-    items: list[bytes] = []
-    offset = 0
-    while offset < len(raw) and len(items) <= count:
-        if offset + _LENGTH.size > len(raw):
-            raise ValidationFailed([(field, f"BYTES element {len(items)} has an incomplete 4-byte length prefix")])
-        (length,) = _LENGTH.unpack_from(raw, offset)
-        offset += _LENGTH.size
-        if offset + length > len(raw):
-            remaining = len(raw) - offset
-            raise ValidationFailed(
-                [(field, f"BYTES element {len(items)} declares {length} bytes but only {remaining} remain")]
-            )
-        items.append(raw[offset : offset + length])
-        offset += length
-    if len(items) != count or offset != len(raw):
-        found = f"{len(items)}" if offset == len(raw) else f"more than {count}"
-        raise ValidationFailed(
-            [(field, f"raw contents hold {found} BYTES elements; shape {list(shape)} needs {count}")]
-        )
-    return _object_array(items)
-
-
-def _from_contents(contents: pb.InferTensorContents, datatype: str, shape: tuple[int, ...], field: str) -> Array:
+def _from_contents(
+    contents: pb.InferTensorContents, datatype: str, shape: tuple[int, ...], field: str, label: str
+) -> Array:
     name = _CONTENTS_FIELDS.get(datatype)
     if name is None:
-        raise ValidationFailed([(field, f"{datatype} has no typed contents field; send it in raw_input_contents")])
+        raise ValidationFailed([(field, f"{label}: {datatype} has no typed contents; send it in raw_input_contents")])
     values = list(getattr(contents, name))
     count = math.prod(shape)
     if len(values) != count:
         raise ValidationFailed(
-            [(field, f"contents.{name} holds {len(values)} values; shape {list(shape)} of {datatype} needs {count}")]
+            [(f"{field}.{name}", f"{label}: shape {list(shape)} of {datatype} needs {count} values, got {len(values)}")]
         )
     if datatype == "BYTES":
-        return _object_array(values)
+        return _object_array(values).reshape(shape)
     wide = np.array(values, dtype=_FIELD_DTYPES[name])
     target = numpy_dtype(datatype)
     if target.kind in "iu" and wide.size and target.itemsize < wide.itemsize:
         limits = np.iinfo(target)
         if wide.min() < limits.min or wide.max() > limits.max:
             raise ValidationFailed(
-                [(field, f"contents.{name} has values outside {datatype}'s range [{limits.min}, {limits.max}]")]
+                [(f"{field}.{name}", f"{label}: values outside {datatype}'s range [{limits.min}, {limits.max}]")]
             )
-    return wide.astype(target)
+    return wide.astype(target).reshape(shape)
 
 
 def _object_array(items: list[bytes]) -> Array:
@@ -255,36 +227,30 @@ def _object_array(items: list[bytes]) -> Array:
 
 
 def _checked_data(tensor: InferTensor) -> Array:
+    # The data plane built this tensor: a mismatch is a server bug (INTERNAL), not a ValidationFailed.
     data = np.asarray(tensor.data)
+    if tensor.datatype not in DATATYPES:
+        raise ValueError(f"output {tensor.name!r} has unknown datatype {tensor.datatype!r}")
     if data.size != math.prod(tensor.shape):
         raise ValueError(f"output {tensor.name!r} holds {data.size} values for shape {list(tensor.shape)}")
     return data
 
 
-def _raw_bytes(tensor: InferTensor) -> bytes:
-    data = _checked_data(tensor)
-    if tensor.datatype == "BYTES":
-        return b"".join(_LENGTH.pack(len(item)) + item for item in map(_as_bytes, data.flat))
-    return np.ascontiguousarray(data, dtype=wire_dtype(tensor.datatype, f"output {tensor.name!r}")).tobytes()
-
-
-def _fill_contents(contents: pb.InferTensorContents, tensor: InferTensor) -> None:
-    data = _checked_data(tensor)
-    name = _CONTENTS_FIELDS[tensor.datatype]
-    if tensor.datatype == "BYTES":
+def _fill_contents(contents: pb.InferTensorContents, datatype: str, data: Array) -> None:
+    name = _CONTENTS_FIELDS[datatype]
+    if datatype == "BYTES":
         contents.bytes_contents.extend(_as_bytes(item) for item in data.flat)
     else:
         getattr(contents, name).extend(data.astype(_FIELD_DTYPES[name]).ravel().tolist())
 
 
 def _as_bytes(item: object) -> bytes:
+    # As the REST binary extension does: str is UTF-8 encoded, anything else by its str().
     if isinstance(item, bytes):
         return item
-    if isinstance(item, str):
-        return item.encode()
     if isinstance(item, bytearray | memoryview):
         return bytes(item)
-    raise TypeError(f"a BYTES element is bytes or str, not {type(item).__name__}")
+    return (item if isinstance(item, str) else str(item)).encode()
 
 
 __all__ = [

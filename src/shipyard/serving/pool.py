@@ -9,15 +9,18 @@ holding one finishes on it.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import time
+import warnings
 from collections import OrderedDict
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
 import anyio.to_thread
+import numpy as np
 import pandas as pd
 
 from ..flavors.base import LoadedModel
@@ -52,17 +55,41 @@ class ServedModel:
     memory_bytes: int
     load_seconds: float
     last_used: float = field(default_factory=time.monotonic)
+    array_ok: bool | None = None
+    """Whether a numeric DataFrame model gives identical answers for a plain array (decided on first use)."""
 
     @property
     def key(self) -> Key:
         return (self.version.name, self.version.version)
 
     def predict(self, rows: Rows, outputs: Collection[str]) -> dict[str, Any]:
-        if self.plan is not None:
-            data: Any = model_input(rows, self.plan)
-        else:  # no signature: named columns become a DataFrame, a single tensor goes as it is
-            data = pd.DataFrame(rows) if isinstance(rows, dict) else rows
+        if self.plan is None:  # no signature: named columns become a DataFrame, a single tensor goes as it is
+            return run_outputs(self.model, pd.DataFrame(rows) if isinstance(rows, dict) else rows, outputs)
+        if self.array_ok and not isinstance(rows, dict):
+            return run_outputs(self.model, rows, outputs)
+        data = model_input(rows, self.plan)
+        if self.array_ok is None and isinstance(data, pd.DataFrame) and not isinstance(rows, dict):
+            return self._choose_input_kind(rows, data, outputs)
         return run_outputs(self.model, data, outputs)
+
+    def _choose_input_kind(self, rows: Any, frame: pd.DataFrame, outputs: Collection[str]) -> dict[str, Any]:
+        """Decide once, on the first batch, whether the model gives the same answers for a plain array.
+
+        A model trained on a numeric DataFrame spends most of a one-row call checking column names
+        (about 0.7 ms of 1 ms for a scikit-learn pipeline); the names were already checked against
+        the signature, so when both inputs give identical outputs the array is used from then on.
+        """
+        expected = run_outputs(self.model, frame, outputs)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                got = run_outputs(self.model, rows, outputs)
+            same = all(np.array_equal(expected[k], got[k]) for k in expected)
+        except Exception:  # noqa: BLE001 - e.g. a ColumnTransformer that selects columns by name
+            same = False
+        self.array_ok = same
+        logger.info("%s v%s takes %s", self.version.name, self.version.version, "arrays" if same else "DataFrames")
+        return expected
 
     def __repr__(self) -> str:
         return f"ServedModel(name={self.version.name!r}, version={self.version.version})"
@@ -130,6 +157,7 @@ class ModelPool:
         served.load_seconds = time.monotonic() - started
         self._models[key] = served
         self._evict(keep=key)
+        gc.freeze()  # the model's objects live until it is unloaded: spare the GC from rescanning them
         logger.info(
             "loaded %s v%s in %.2f s (~%d MB)", key[0], key[1], served.load_seconds, served.memory_bytes // 2**20
         )
