@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: install system-deps demo test check lint format lock bench-profile clean
+.PHONY: install system-deps demo test check lint format lock bench-profile grpc-stubs clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ test: install system-deps check
 
 demo: install
 	$(PY) examples/demo.py
+
+# Regenerate the V2 gRPC stubs from src/shipyard/serving/proto/grpc_predict_v2.proto (a test checks they match).
+grpc-stubs: install
+	PYTHON=$(PY) scripts/generate_grpc.sh
 
 bench-profile: install
 	$(PY) bench/profile/bench_profile.py

@@ -166,8 +166,10 @@ class RequestTooLarge(ShipyardError, ValueError):
 
     def __init__(self, size: int | None, limit: int) -> None:
         got = f"{size:,} bytes" if size is not None else "The body"
-        super().__init__(f"{got} is over the limit of {limit:,} bytes; send fewer rows per request "
-                         "or raise SHIPYARD_SERVER__MAX_BODY_BYTES.")
+        super().__init__(
+            f"{got} is over the limit of {limit:,} bytes; send fewer rows per request "
+            "or raise SHIPYARD_SERVER__MAX_BODY_BYTES."
+        )
         self.size, self.limit = size, limit
 
 

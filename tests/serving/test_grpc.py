@@ -22,11 +22,12 @@ from shipyard.errors import (
     ModelFailed,
     ModelNotFound,
     NotReady,
+    PickleRefused,
     ValidationFailed,
     VersionArchived,
     closest,
 )
-from shipyard.serving.grpc_server import GrpcServer, start_grpc_server
+from shipyard.serving.grpc_server import GrpcServer, grpc_status, start_grpc_server
 from shipyard.serving.proto import grpc_predict_v2_pb2 as pb
 from shipyard.serving.proto.grpc_predict_v2_pb2_grpc import GRPCInferenceServiceStub
 from shipyard.serving.protocol import (
@@ -374,6 +375,23 @@ def test_message_over_the_limit_is_resource_exhausted(client: triton.InferenceSe
     x = np.zeros((MAX_MESSAGE_BYTES // 8 + 1, 1), dtype=np.float64)
     error = failure(lambda: client.infer("sum", [infer_input("x", x, "FP64")]))
     assert error.status() == "StatusCode.RESOURCE_EXHAUSTED"
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [
+        (ModelNotFound("m"), grpc.StatusCode.NOT_FOUND),
+        (ValidationFailed([("f", "bad")]), grpc.StatusCode.INVALID_ARGUMENT),
+        (VersionArchived("m", 1), grpc.StatusCode.FAILED_PRECONDITION),
+        (NotReady("m"), grpc.StatusCode.UNAVAILABLE),
+        (PickleRefused("model.pkl"), grpc.StatusCode.PERMISSION_DENIED),
+        (ModelFailed("m"), grpc.StatusCode.INTERNAL),
+        (ConfigError("x", "bad"), grpc.StatusCode.INTERNAL),
+        (KeyError("k"), grpc.StatusCode.INTERNAL),
+    ],
+)
+def test_grpc_status_follows_the_class_hierarchy(error: Exception, status: grpc.StatusCode) -> None:
+    assert grpc_status(error) == status
 
 
 def test_a_busy_port_is_a_config_error(loop: asyncio.AbstractEventLoop, server: GrpcServer) -> None:

@@ -32,8 +32,10 @@ def serve(
     settings = settings.model_copy(update={"server": merged})
     models = open_registry(settings).list_models()  # fails early, with one line, on a bad DB setting
     grpc = f", gRPC on {merged.host}:{merged.grpc_port}" if merged.grpc_port is not None else ""
-    console.print(f"Serving {len(models)} model(s) on http://{merged.host}:{merged.port}{grpc} "
-                  f"with {merged.workers} worker(s). V2: /v2/models/NAME/infer · V1: /v1/models/NAME:predict")
+    console.print(
+        f"Serving {len(models)} model(s) on http://{merged.host}:{merged.port}{grpc} "
+        f"with {merged.workers} worker(s). V2: /v2/models/NAME/infer · V1: /v1/models/NAME:predict"
+    )
     run_server(settings, log_level=log_level)
 
 

@@ -27,11 +27,9 @@ class ModelState:
 
 def read_snapshot(db: Database) -> dict[str, ModelState]:
     with db.read() as session:
-        names = dict(session.execute(select(RegisteredModel.id, RegisteredModel.name)).tuples().all())
+        names = dict(session.execute(select(RegisteredModel.id, RegisteredModel.name)).all())
         aliases: dict[int, dict[str, int]] = {}
-        for model_id, alias, version in session.execute(
-            select(AliasRow.model_id, AliasRow.alias, AliasRow.version)
-        ).tuples():
+        for model_id, alias, version in session.execute(select(AliasRow.model_id, AliasRow.alias, AliasRow.version)):
             aliases.setdefault(model_id, {})[alias] = version
         ready: dict[int, list[int]] = {}
         archived: dict[int, list[int]] = {}
@@ -39,7 +37,7 @@ def read_snapshot(db: Database) -> dict[str, ModelState]:
             select(ModelVersionRow.model_id, ModelVersionRow.version, ModelVersionRow.status).order_by(
                 ModelVersionRow.version
             )
-        ).tuples():
+        ):
             (archived if status == "archived" else ready).setdefault(model_id, []).append(version)
     return {
         name: ModelState(name, aliases.get(mid, {}), tuple(ready.get(mid, ())), tuple(archived.get(mid, ())))

@@ -32,8 +32,13 @@ async def batching_stats(request: Request) -> Response:
     return JSONResponse(
         {
             "models": [
-                {"name": m.version.name, "version": m.version.version, "memory_bytes": m.memory_bytes,
-                 "load_seconds": m.load_seconds, "batching": m.batcher.stats.to_dict()}
+                {
+                    "name": m.version.name,
+                    "version": m.version.version,
+                    "memory_bytes": m.memory_bytes,
+                    "load_seconds": m.load_seconds,
+                    "batching": m.batcher.stats.to_dict(),
+                }
                 for m in plane.pool.loaded()
             ]
         }
@@ -42,8 +47,11 @@ async def batching_stats(request: Request) -> Response:
 
 def create_plane(registry: Registry, server: ServerSettings) -> DataPlane:
     resolver = ModelResolver(registry.db, refresh_seconds=server.refresh_seconds)
-    pool = ModelPool(registry, memory_budget_bytes=server.model_memory_mb * 2**20,
-                     batching=BatchingDefaults(server.max_batch_size, server.max_latency_ms))
+    pool = ModelPool(
+        registry,
+        memory_budget_bytes=server.model_memory_mb * 2**20,
+        batching=BatchingDefaults(server.max_batch_size, server.max_latency_ms),
+    )
     return DataPlane(resolver, pool)
 
 

@@ -115,7 +115,7 @@ class Batcher:
             merged = merge_rows([p.rows for p in batch])
             outputs = await anyio.to_thread.run_sync(self._predict, merged, batch[0].outputs)
             parts = split_outputs(outputs, sizes)
-        except Exception as exc:  # noqa: BLE001 - the model's failure belongs to this batch's callers only
+        except Exception as exc:
             for pending in batch:
                 if not pending.future.done():
                     pending.future.set_exception(exc)

@@ -35,12 +35,18 @@ def check_content_type(request: Request) -> int | None:
             raise ValidationFailed([("Inference-Header-Content-Length", f"{raw_length!r} is not a byte count")])
         return int(raw_length)
     if media == "application/octet-stream":
-        raise ValidationFailed([("Inference-Header-Content-Length", "a binary body needs this header: the length "
-                                                                   "of its JSON part")])
+        raise ValidationFailed(
+            [("Inference-Header-Content-Length", "a binary body needs this header: the length of its JSON part")]
+        )
     if media not in JSON_TYPES and not media.endswith("+json"):
         raise ValidationFailed(
-            [("Content-Type", f"{media!r} is not accepted: send application/json (or the binary tensor extension "
-                              "with an Inference-Header-Content-Length header)")]
+            [
+                (
+                    "Content-Type",
+                    f"{media!r} is not accepted: send application/json (or the binary tensor extension "
+                    "with an Inference-Header-Content-Length header)",
+                )
+            ]
         )
     return None
 

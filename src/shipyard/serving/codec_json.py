@@ -216,12 +216,12 @@ def _flatten(data: list[Any], shape: tuple[int, ...], field: str, label: str) ->
         raise _fail(field, f"{label}: nested data has {len(data)} rows, but shape {list(shape)} has {shape[0]}")
     items = data
     for depth in range(1, len(shape)):
-        if not items:
-            break  # a zero dimension above: nothing below to check
         dim = shape[depth]
-        if set(map(type, items)) != {list} or set(map(len, items)) != {dim}:
-            raise _ragged(items, depth, shape, field, label)
-        items = list(chain.from_iterable(items))
+        for row in items:  # a plain loop beats set(map(...)) checks for the usual few rows
+            if type(row) is not list or len(row) != dim:
+                raise _ragged(items, depth, shape, field, label)
+        # One row (the usual online request) is already flat: no copy.
+        items = items[0] if len(items) == 1 else list(chain.from_iterable(items))
     return items, True
 
 

@@ -24,9 +24,20 @@ from .tabular import Rows, decode_rows
 logger = logging.getLogger(__name__)
 
 EXTENSIONS = ("binary_tensor_data", "v1_predict")
-_SPEC_DATATYPES = {"bool": "BOOL", "float16": "FP16", "float32": "FP32", "float64": "FP64", "int8": "INT8",
-                   "int16": "INT16", "int32": "INT32", "int64": "INT64", "uint8": "UINT8", "uint16": "UINT16",
-                   "uint32": "UINT32", "uint64": "UINT64"}
+_SPEC_DATATYPES = {
+    "bool": "BOOL",
+    "float16": "FP16",
+    "float32": "FP32",
+    "float64": "FP64",
+    "int8": "INT8",
+    "int16": "INT16",
+    "int32": "INT32",
+    "int64": "INT64",
+    "uint8": "UINT8",
+    "uint16": "UINT16",
+    "uint32": "UINT32",
+    "uint64": "UINT64",
+}
 
 
 def spec_datatype(spec: FieldSpec) -> str:
@@ -34,6 +45,7 @@ def spec_datatype(spec: FieldSpec) -> str:
 
 
 def _tensor_metadata(signature: Signature) -> tuple[tuple[TensorMetadata, ...], tuple[TensorMetadata, ...]]:
+    inputs: tuple[TensorMetadata, ...]
     if signature.layout == "tensor":
         spec = signature.inputs[0]
         inputs = (TensorMetadata(spec.name, spec_datatype(spec), tuple(spec.shape or (-1,))),)
@@ -72,8 +84,9 @@ class DataPlane:
             inputs, outputs = _tensor_metadata(Signature.from_dict(mv.signature))
         state = self.resolver.snapshot.get(name)
         versions = tuple(str(v) for v in state.ready) if state else (str(mv.version),)
-        return ModelMetadata(name, versions, mv.flavor, inputs, outputs,
-                             {"version": str(mv.version), "flavor": mv.flavor})
+        return ModelMetadata(
+            name, versions, mv.flavor, inputs, outputs, {"version": str(mv.version), "flavor": mv.flavor}
+        )
 
     async def model_ready(self, name: str, version: str | None = None) -> bool:
         try:
@@ -143,8 +156,9 @@ class DataPlane:
         names = tuple(o.name for o in request.outputs)
         unknown = [n for n in names if n not in served.outputs]
         if unknown:
-            raise ValidationFailed([(f"outputs.{n}", f"unknown output; this model has {', '.join(served.outputs)}")
-                                    for n in unknown])
+            raise ValidationFailed(
+                [(f"outputs.{n}", f"unknown output; this model has {', '.join(served.outputs)}") for n in unknown]
+            )
         return names
 
 
@@ -152,7 +166,8 @@ def _output_tensor(name: str, values: Any) -> InferTensor:
     array = np.asarray(values)
     if array.dtype.kind in ("U", "S", "O"):
         array = np.array([v.encode() if isinstance(v, str) else v for v in array.ravel()], dtype=object).reshape(
-            array.shape)
+            array.shape
+        )
     return InferTensor(name, v2_datatype(array.dtype), tuple(array.shape), array)
 
 

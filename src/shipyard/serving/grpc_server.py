@@ -105,17 +105,16 @@ def _mapping_errors(
 
 
 async def _abort(context: Context, exc: Exception, method: str) -> NoReturn:
+    # ServicerContext.abort() raises, ending the RPC with that status.
     status = _known_status(exc)
-    request_id = uuid.uuid4().hex[:16]
-    if status is None or status == grpc.StatusCode.INTERNAL:
-        logger.error("gRPC %s failed (request id %s)", method, request_id, exc_info=exc)
-    if status is None:
-        await context.abort(grpc.StatusCode.INTERNAL, f"internal error (request id {request_id})")
-    elif status == grpc.StatusCode.INTERNAL:
-        await context.abort(status, f"{exc} (request id {request_id})")
-    else:
-        logger.info("gRPC %s: %s %s", method, status.name, exc)
+    if status is not None and status != grpc.StatusCode.INTERNAL:
+        logger.debug("gRPC %s: %s %s", method, status.name, exc)
         await context.abort(status, str(exc))
+    request_id = uuid.uuid4().hex[:16]
+    logger.error("gRPC %s failed (request id %s)", method, request_id, exc_info=exc)
+    # Only a deliberate error (ModelFailed) tells more than "internal error": its message is ours, not the cause's.
+    details = "internal error" if status is None else str(exc)
+    await context.abort(grpc.StatusCode.INTERNAL, f"{details} (request id {request_id})")
     raise AssertionError("unreachable: ServicerContext.abort() raises")  # pragma: no cover
 
 

@@ -35,7 +35,7 @@ class ModelResolver:
         try:
             self.snapshot = await anyio.to_thread.run_sync(read_snapshot, self._db)
             self.healthy = True
-        except Exception:  # noqa: BLE001 - a DB outage must not stop serving from the last snapshot
+        except Exception:
             logger.exception(
                 "registry refresh failed; serving from the snapshot of %.1f s ago", time.monotonic() - self.refreshed_at
             )

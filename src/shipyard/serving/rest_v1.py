@@ -41,8 +41,11 @@ def _tensor(name: str, values: list[Any], field: str) -> InferTensor:
 
 def _from_objects(rows: list[Any], field: str) -> list[InferTensor]:
     names = list(rows[0])
-    problems = [(f"{field}[{i}]", f"has keys {sorted(r)} but row 0 has {sorted(names)}")
-                for i, r in enumerate(rows) if not isinstance(r, dict) or set(r) != set(names)]
+    problems = [
+        (f"{field}[{i}]", f"has keys {sorted(r)} but row 0 has {sorted(names)}")
+        for i, r in enumerate(rows)
+        if not isinstance(r, dict) or set(r) != set(names)
+    ]
     if problems:
         raise ValidationFailed(problems[:5])
     return [_tensor(n, [r[n] for r in rows], f"{field}.{n}") for n in names]
@@ -73,10 +76,15 @@ async def predict(request: Request) -> Response:
     name = request.path_params["model"]
     response = await plane.infer(name, InferRequest(tensors_from_v1(body)), request.path_params.get("version"))
     predictions = next((t for t in response.outputs if t.name == "predict"), response.outputs[0]).data
-    if predictions.dtype == object:
-        predictions = np.array([v.decode("utf-8", "replace") if isinstance(v, bytes) else v for v in predictions])
-    return Response(orjson.dumps({"predictions": predictions}, option=orjson.OPT_SERIALIZE_NUMPY),
-                    media_type="application/json", headers={"x-model-version": response.model_version or ""})
+    if predictions.dtype.kind in ("O", "U", "S"):
+        listed: Any = [v.decode("utf-8", "replace") if isinstance(v, bytes) else v for v in predictions.tolist()]
+    else:
+        listed = predictions
+    return Response(
+        orjson.dumps({"predictions": listed}, option=orjson.OPT_SERIALIZE_NUMPY),
+        media_type="application/json",
+        headers={"x-model-version": response.model_version or ""},
+    )
 
 
 def v1_routes() -> list[Route]:

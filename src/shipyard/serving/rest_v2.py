@@ -74,8 +74,9 @@ async def infer(request: Request) -> Response:
     params = request.path_params
     await _plane(request).resolver.resolve(params["model"], params.get("version"))  # 404 before any 400
     infer_request, _ = await _decode(request)
-    response = await _plane(request).infer(params["model"], infer_request, params.get("version"),
-                                           headers=request.headers)
+    response = await _plane(request).infer(
+        params["model"], infer_request, params.get("version"), headers=request.headers
+    )
     return _encode(response, _wants_binary(infer_request))
 
 

@@ -27,8 +27,9 @@ def _grpc_task(server: ServerSettings) -> Any:
 
         from .grpc_server import start_grpc_server
 
-        grpc = await start_grpc_server(plane, server.host, server.grpc_port or 0,
-                                       max_message_bytes=server.max_body_bytes)
+        grpc = await start_grpc_server(
+            plane, server.host, server.grpc_port or 0, max_message_bytes=server.max_body_bytes
+        )
         try:
             await asyncio.Event().wait()  # until the lifespan cancels this task
         finally:
