@@ -72,6 +72,7 @@ class Settings(BaseSettings):
         toml_file="shipyard.toml",
         use_attribute_docstrings=True,
         extra="forbid",
+        env_parse_none_str="null",
     )
 
     home: Path = Path(".shipyard")

@@ -454,3 +454,4 @@ def test_encode_metadata() -> None:
         "inputs": [{"name": "x", "datatype": "FP64", "shape": [-1, 30]}],
         "outputs": [{"name": "y", "datatype": "INT64", "shape": [-1]}],
     }
+    assert orjson.loads(encode_metadata({"name": "x", "ready": True})) == {"name": "x", "ready": True}

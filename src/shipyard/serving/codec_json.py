@@ -343,9 +343,9 @@ def encode_error(message: str, request_id: str | None = None) -> bytes:
     return orjson.dumps(body)
 
 
-def encode_metadata(metadata: ServerMetadata | ModelMetadata) -> bytes:
-    """The V2 JSON body of server or model metadata."""
-    return orjson.dumps(metadata.to_dict(), option=_NUMPY)
+def encode_metadata(metadata: ServerMetadata | ModelMetadata | dict[str, Any]) -> bytes:
+    """The V2 JSON body of server or model metadata (or of a metadata dict built by hand)."""
+    return orjson.dumps(metadata if isinstance(metadata, dict) else metadata.to_dict(), option=_NUMPY)
 
 
 # --- messages -------------------------------------------------------------------------------

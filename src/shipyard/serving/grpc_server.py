@@ -181,6 +181,7 @@ async def start_grpc_server(
     *,
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
     tls: tuple[bytes, bytes] | None = None,
+    reuse_port: bool = False,
 ) -> GrpcServer:
     """Serve `inference.GRPCInferenceService` over `plane` on host:port (0 picks a free port).
 
@@ -193,7 +194,8 @@ async def start_grpc_server(
         ("grpc.max_send_message_length", max_message_bytes),
         # gRPC sets SO_REUSEPORT by default, which lets a second server bind a port in use and
         # silently share its traffic; a busy port must be an error instead.
-        ("grpc.so_reuseport", 0),
+        # `reuse_port` is for `--workers N`, where each worker process binds the same port on purpose.
+        ("grpc.so_reuseport", 1 if reuse_port else 0),
     ]
     server = grpc.aio.server(options=options)
     # The generated grpc module has no annotations.

@@ -28,7 +28,11 @@ def _grpc_task(server: ServerSettings) -> Any:
         from .grpc_server import start_grpc_server
 
         grpc = await start_grpc_server(
-            plane, server.host, server.grpc_port or 0, max_message_bytes=server.max_body_bytes
+            plane,
+            server.host,
+            server.grpc_port or 0,
+            max_message_bytes=server.max_body_bytes,
+            reuse_port=server.workers > 1,  # every worker binds the same port on purpose
         )
         try:
             await asyncio.Event().wait()  # until the lifespan cancels this task
@@ -54,7 +58,7 @@ def export_settings(server: ServerSettings) -> None:
     for name, value in server.model_dump().items():
         key = f"SHIPYARD_SERVER__{name.upper()}"
         if value is None:
-            os.environ.pop(key, None)
+            os.environ[key] = "null"  # read back as None (Settings' env_parse_none_str)
         else:
             os.environ[key] = str(value).lower() if isinstance(value, bool) else str(value)
 
