@@ -126,4 +126,48 @@ def postgres_schema(server_url: str) -> Iterator[str]:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
-__all__ = ["free_port", "postgres_schema", "postgres_server", "unavailable"]
+__all__ = ["free_port", "postgres_schema", "postgres_server", "redis_server", "unavailable"]
+
+
+def _redis_answers(url: str) -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=2).ping())
+    except redis.RedisError:
+        return False
+
+
+@contextmanager
+def redis_server() -> Iterator[str]:
+    """A Redis URL that answers: SHIPYARD_TEST_REDIS_URL, else the local one, else a throw-away server."""
+    named = os.environ.get("SHIPYARD_TEST_REDIS_URL")
+    if named:
+        if not _redis_answers(named):
+            unavailable(f"SHIPYARD_TEST_REDIS_URL={named} does not answer")
+        yield named
+        return
+    local = "redis://127.0.0.1:6379/0"
+    if _redis_answers(local):
+        yield local
+        return
+    binary = shutil.which("redis-server")
+    if binary is None:
+        unavailable("Redis is not running and redis-server is not installed")
+        raise AssertionError("unreachable")
+    port = free_port()
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    deadline = time.monotonic() + 10
+    while not _redis_answers(url):
+        assert time.monotonic() < deadline, "throw-away redis-server did not start"
+        time.sleep(0.05)
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

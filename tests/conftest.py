@@ -10,7 +10,7 @@ import pytest
 from shipyard.config import Settings
 from shipyard.registry import Registry, open_registry
 
-from ._services import postgres_schema, postgres_server
+from ._services import postgres_schema, postgres_server, redis_server
 
 
 @pytest.fixture(autouse=True)
@@ -28,6 +28,12 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    with redis_server() as url:
         yield url
 
 

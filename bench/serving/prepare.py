@@ -66,8 +66,14 @@ def main(kind: str, out: Path) -> None:
 
         for name, model in models.items():
             signature = infer_signature(X_train, model.predict_proba(X_train))
+            # MLflow 3 saves with skops, which asks to be told that HGB's tree predictor is trusted.
+            trusted = ["sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"]
             mlflow.sklearn.save_model(
-                model, str(out / name), signature=signature, pyfunc_predict_fn="predict_proba"
+                model,
+                str(out / name),
+                signature=signature,
+                pyfunc_predict_fn="predict_proba",
+                skops_trusted_types=trusted,
             )
     else:
         raise SystemExit(f"unknown kind {kind!r}: shipyard, mlserver, mlflow or row")

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from .client import Client
 from .errors import (
     AliasNotFound,
     ApprovalRequired,
@@ -43,6 +44,7 @@ __all__ = [
     "AliasNotFound",
     "ApprovalRequired",
     "ArtifactIntegrityError",
+    "Client",
     "ConfigError",
     "Conflict",
     "MissingDependency",

@@ -53,6 +53,11 @@ class ServerSettings(BaseModel):
     """How often each worker re-reads aliases and versions (hot-swap happens within twice this)."""
     preload: bool = False
     """Load every servable model at start instead of on first request."""
+    cache: bool = False
+    """Cache responses for every model (keyed on the exact input); a version can opt in alone with
+    `serving={"cache": True}` at registration."""
+    cache_entries: int = Field(10_000, ge=1)
+    """Entries of the in-process response cache per model version (when Redis is not configured)."""
 
 
 class S3Settings(BaseModel):
@@ -83,6 +88,8 @@ class Settings(BaseSettings):
     """Artifact store: a local folder (default: `<home>/artifacts`) or a URL such as `s3://bucket/prefix`."""
     cache_dir: Path | None = None
     """Local read-through cache of remote artifacts. Default: `<home>/cache`."""
+    redis_url: str | None = None
+    """Redis for state shared by replicas (response cache; rate limits later), e.g. redis://127.0.0.1:6379/0."""
     user: str | None = None
     """Name recorded as the actor of registry changes. Default: the operating-system user."""
     registry: RegistrySettings = Field(default_factory=RegistrySettings)

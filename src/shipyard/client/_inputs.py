@@ -8,8 +8,8 @@ the column, rather than sent as the string "nan".
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -20,6 +20,9 @@ from ..serving.protocol import InferTensor
 
 Array = np.ndarray[Any, Any]
 
+Rows: TypeAlias = "Array | Sequence[Any] | Mapping[str, Any]"
+"""Rows a model can take besides a DataFrame: one array or list of rows, or a dict of columns."""
+
 BLOCK_NAME = "input-0"
 """The name of the one tensor sent for an array or list: any name that is not a column name means
 "all columns, in signature order" to the server."""
@@ -27,7 +30,7 @@ BLOCK_NAME = "input-0"
 _TEXT = (str, bytes)
 
 
-def input_tensors(X: Any) -> list[InferTensor]:
+def input_tensors(X: pd.DataFrame | Rows) -> list[InferTensor]:
     """The tensors for `X`: one per column of a DataFrame or dict, else one tensor of the whole array."""
     if isinstance(X, pd.DataFrame):
         return frame_tensors(X)
@@ -86,7 +89,7 @@ def _series_array(name: str, series: pd.Series[Any]) -> Array:
         return _object_array(name, series.astype(object).to_numpy())
     if pd.api.types.is_datetime64_any_dtype(dtype):
         return series.astype(str).to_numpy(dtype=object)
-    if pd.api.types.is_string_dtype(dtype) or dtype == object:
+    if pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype):
         return _object_array(name, series.to_numpy(dtype=object))
     if isinstance(dtype, pd.api.extensions.ExtensionDtype) and pd.api.types.is_numeric_dtype(dtype):
         # Nullable Int64 / Float64 / boolean: with missing values only a float tensor can say NaN.
@@ -104,11 +107,13 @@ def _object_array(name: str, array: Array) -> Array:
         return array
     if types and all(issubclass(t, bool | np.bool_) for t in types):
         return array.astype(bool)
-    if all(issubclass(t, int | np.integer) and not issubclass(t, bool | np.bool_) for t in types):
-        return array.astype(np.int64)
-    numbers = all(issubclass(t, int | float | np.number | type(None)) for t in types)
-    if numbers:
-        return array.astype(np.float64)
+    try:
+        if all(issubclass(t, int | np.integer) and not issubclass(t, bool | np.bool_) for t in types):
+            return array.astype(np.int64)
+        if all(issubclass(t, int | float | np.number | type(None)) for t in types):
+            return array.astype(np.float64)
+    except OverflowError:
+        raise ValidationFailed([(name, "holds an integer too large for INT64; send it as a float")]) from None
     if any(issubclass(t, _TEXT) for t in types):
         missing = sum(1 for v in flat if not isinstance(v, _TEXT))
         raise ValidationFailed(
@@ -143,4 +148,4 @@ def _texts(values: Array) -> Array:
     return out
 
 
-__all__ = ["BLOCK_NAME", "frame_tensors", "input_tensors", "prediction", "tensor"]
+__all__ = ["BLOCK_NAME", "Rows", "frame_tensors", "input_tensors", "prediction", "tensor"]

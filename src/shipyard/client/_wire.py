@@ -19,8 +19,6 @@ from ..serving.codec_json import decode_tensor_data
 from ..serving.protocol import InferTensor
 from ._result import InferResult
 
-__all__ = ["HEADER_LENGTH", "decode_infer_response", "encode_infer_request"]
-
 
 def encode_infer_request(
     tensors: Sequence[InferTensor], outputs: Sequence[str] | None = None, request_id: str | None = None
@@ -93,3 +91,6 @@ def _decode(body: bytes, header_length: str | None) -> InferResult:
         id=header.get("id"),
         parameters=header.get("parameters") or {},
     )
+
+
+__all__ = ["HEADER_LENGTH", "decode_infer_response", "encode_infer_request"]

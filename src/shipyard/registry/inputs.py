@@ -67,10 +67,19 @@ def clean_serving(serving: Mapping[str, Any] | None) -> JSONObject:
         return {}
     if not isinstance(serving, Mapping):
         raise ValidationFailed([("serving", f"must be a mapping, not {type(serving).__name__}")])
-    problems, cleaned = [], {}
+    problems: list[tuple[str, str]] = []
+    cleaned: dict[str, int | bool] = {}
     for key, value in serving.items():
+        if key == "cache":
+            if not isinstance(value, bool):
+                problems.append(("serving.cache", f"{value!r} is not true or false"))
+            else:
+                cleaned[key] = value
+            continue
         if key not in _SERVING_KEYS:
-            problems.append((f"serving.{key}", f"unknown option; known: {', '.join(sorted(_SERVING_KEYS))}"))
+            problems.append(
+                (f"serving.{key}", f"unknown option; known: {', '.join(sorted([*_SERVING_KEYS, 'cache']))}")
+            )
             continue
         low, high = _SERVING_KEYS[key]
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:

@@ -17,6 +17,7 @@ from starlette.routing import Route
 from ..config import ServerSettings, Settings, load_settings
 from ..errors import ShipyardError
 from ..registry import Registry, open_registry
+from .cache import CachePolicy
 from .dataplane import DataPlane
 from .http_errors import handle_shipyard_error, handle_unexpected
 from .pool import BatchingDefaults, ModelPool
@@ -38,6 +39,7 @@ async def batching_stats(request: Request) -> Response:
                     "memory_bytes": m.memory_bytes,
                     "load_seconds": m.load_seconds,
                     "batching": m.batcher.stats.to_dict(),
+                    "cache": {"hits": m.cache.hits, "misses": m.cache.misses} if m.cache else None,
                 }
                 for m in plane.pool.loaded()
             ]
@@ -45,12 +47,13 @@ async def batching_stats(request: Request) -> Response:
     )
 
 
-def create_plane(registry: Registry, server: ServerSettings) -> DataPlane:
+def create_plane(registry: Registry, server: ServerSettings, *, redis_url: str | None = None) -> DataPlane:
     resolver = ModelResolver(registry.db, refresh_seconds=server.refresh_seconds)
     pool = ModelPool(
         registry,
         memory_budget_bytes=server.model_memory_mb * 2**20,
         batching=BatchingDefaults(server.max_batch_size, server.max_latency_ms),
+        cache_policy=CachePolicy(enabled=server.cache, max_entries=server.cache_entries, redis_url=redis_url),
     )
     return DataPlane(resolver, pool)
 
@@ -93,7 +96,7 @@ def build_app(settings: Settings | None = None) -> Starlette:
     """The composition root of a server worker: settings → registry → data plane → app."""
     settings = settings or load_settings()
     registry = open_registry(settings)
-    return create_app(create_plane(registry, settings.server), settings.server)
+    return create_app(create_plane(registry, settings.server, redis_url=settings.redis_url), settings.server)
 
 
 __all__ = ["build_app", "create_app", "create_plane"]

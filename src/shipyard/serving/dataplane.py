@@ -15,6 +15,7 @@ import numpy as np
 from .. import __version__
 from ..errors import ModelFailed, ShipyardError, ValidationFailed
 from ..schema import FieldSpec, Signature
+from .cache import cache_key
 from .datatypes import v2_datatype
 from .pool import ModelPool, ServedModel
 from .protocol import InferRequest, InferResponse, InferTensor, ModelMetadata, ServerMetadata, TensorMetadata
@@ -126,6 +127,12 @@ class DataPlane:
         served = await self.served(name, version)
         rows, count = self._rows(served, request)
         wanted = self._wanted_outputs(served, request)
+        cache, key = served.cache, ""
+        if cache is not None:
+            key = cache_key(name, served.version.version, wanted, rows)
+            hit = await cache.get(key)
+            if hit is not None:
+                return self._response(name, served, request, wanted, hit)
         try:
             outputs = await served.batcher.submit(rows, count, wanted)
         except ShipyardError:
@@ -133,6 +140,13 @@ class DataPlane:
         except Exception as exc:
             logger.exception("model %s v%s failed on request %s", name, served.version.version, request.id)
             raise ModelFailed(name, served.version.version) from exc
+        if cache is not None:
+            await cache.put(key, outputs)
+        return self._response(name, served, request, wanted, outputs)
+
+    def _response(
+        self, name: str, served: ServedModel, request: InferRequest, wanted: tuple[str, ...], outputs: dict[str, Any]
+    ) -> InferResponse:
         tensors = [_output_tensor(n, outputs[n]) for n in wanted]
         return InferResponse(name, tensors, model_version=str(served.version.version), id=request.id)
 

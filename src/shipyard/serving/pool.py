@@ -27,6 +27,7 @@ from ..flavors.base import LoadedModel
 from ..registry import ModelVersion, Registry
 from ..schema import Signature
 from .batcher import Batcher
+from .cache import CachePolicy, ResponseCache
 from .outputs import available_outputs, run_outputs
 from .tabular import InputPlan, Rows, model_input
 
@@ -55,6 +56,7 @@ class ServedModel:
     memory_bytes: int
     load_seconds: float
     last_used: float = field(default_factory=time.monotonic)
+    cache: ResponseCache | None = None
     array_ok: bool | None = None
     """Whether a numeric DataFrame model gives identical answers for a plain array (decided on first use)."""
 
@@ -102,8 +104,16 @@ class BatchingDefaults:
 
 
 class ModelPool:
-    def __init__(self, registry: Registry, *, memory_budget_bytes: int, batching: BatchingDefaults) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        *,
+        memory_budget_bytes: int,
+        batching: BatchingDefaults,
+        cache_policy: CachePolicy | None = None,
+    ) -> None:
         self._registry = registry
+        self._cache_policy = cache_policy
         self.memory_budget_bytes = memory_budget_bytes
         self._batching = batching
         self._models: OrderedDict[Key, ServedModel] = OrderedDict()
@@ -175,6 +185,8 @@ class ModelPool:
             max_latency_ms=float(version.serving.get("max_latency_ms", self._batching.max_latency_ms)),
         )
         served = ServedModel(version, model, plan, available_outputs(model), batcher, memory, 0.0)
+        if self._cache_policy is not None:
+            served.cache = self._cache_policy.for_version(version.name, version.version, version.serving)
         return served
 
     def _evict(self, keep: Key) -> None:

@@ -50,7 +50,8 @@ def worker_app() -> Starlette:
     warnings.filterwarnings("ignore", message="X does not have valid feature names")
     registry = open_registry(settings)
     extra = (_grpc_task(settings.server),) if settings.server.grpc_port is not None else ()
-    return create_app(create_plane(registry, settings.server), settings.server, extra_tasks=extra)
+    plane = create_plane(registry, settings.server, redis_url=settings.redis_url)
+    return create_app(plane, settings.server, extra_tasks=extra)
 
 
 def export_settings(server: ServerSettings) -> None:
