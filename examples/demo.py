@@ -1,13 +1,19 @@
-"""`make demo`: train a model on a bundled data set, register it with its data, promote it, show the registry.
+"""`make demo`: train a model on a bundled data set, register it with its data, promote it, show the
+registry, then serve it with `shipyard serve` and send it V2 (REST and gRPC) and V1 requests.
 
 Everything lands in $SHIPYARD_HOME (default ./.shipyard): a SQLite database and a folder of artifacts.
 """
 
 from __future__ import annotations
 
+import os
+import socket
 import subprocess
 import sys
+import time
 from typing import Any
+
+import httpx
 
 from sklearn.datasets import load_breast_cancer
 from sklearn.linear_model import LogisticRegression
@@ -54,12 +60,69 @@ def main() -> None:
 
     cli("models", "list")
     cli("models", "show", "breast-cancer@production")
+    serve_and_send_traffic(X_test)
     print(
         "\nWhere to look: the registry is in ./.shipyard (shipyard.db + artifacts/). Try\n"
         "  .venv/bin/shipyard models show breast-cancer\n"
         "  .venv/bin/shipyard models diff breast-cancer 1 2   (after a second `make demo`)\n"
-        "  .venv/bin/shipyard audit"
+        "  .venv/bin/shipyard audit\n"
+        "  .venv/bin/shipyard serve      # then: curl localhost:8080/v2/models/breast-cancer"
     )
+
+
+def free_port(preferred: int) -> int:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", preferred))
+        except OSError:
+            sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def serve_and_send_traffic(X_test: Any) -> None:
+    port, grpc_port = free_port(8080), free_port(8081)
+    print(f"\n$ shipyard serve --port {port} --grpc-port {grpc_port}", flush=True)
+    server = subprocess.Popen([sys.executable, "-m", "shipyard", "serve", "--port", str(port), "--grpc-port",
+                               str(grpc_port)], env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/v2/health/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise SystemExit("the server did not become ready")
+            time.sleep(0.1)
+        send_requests(url, f"127.0.0.1:{grpc_port}", X_test)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def send_requests(url: str, grpc_target: str, X_test: Any) -> None:
+    rows = X_test.head(3)
+    v2 = {"id": "demo-1", "inputs": [{"name": "input-0", "shape": list(rows.shape), "datatype": "FP64",
+                                      "data": rows.to_numpy().ravel().tolist()}]}
+    answer = httpx.post(f"{url}/v2/models/breast-cancer/infer", json=v2).json()
+    print(f"POST {url}/v2/models/breast-cancer/infer →")
+    for output in answer["outputs"]:
+        print(f"  {output['name']}: {output['data']}")
+    print(f"  (model_version {answer['model_version']}, id {answer['id']})")
+    v1 = httpx.post(f"{url}/v1/models/breast-cancer:predict", json={"instances": rows.to_dict(orient="records")})
+    print(f"POST {url}/v1/models/breast-cancer:predict → {v1.json()} (x-model-version {v1.headers['x-model-version']})")
+    bad = httpx.post(f"{url}/v2/models/breast-cancer/infer", json={"inputs": [{"name": "x", "shape": [1, 2],
+                                                                                "datatype": "FP64", "data": [1, 2]}]})
+    print(f"a malformed request → {bad.status_code} {bad.json()['error']}")
+    import tritonclient.grpc as grpcclient
+
+    client = grpcclient.InferenceServerClient(grpc_target)
+    tensor = grpcclient.InferInput("input-0", list(rows.shape), "FP64")
+    tensor.set_data_from_numpy(rows.to_numpy())
+    result = client.infer("breast-cancer", [tensor])
+    print(f"gRPC ModelInfer on {grpc_target} (tritonclient) → predict {result.as_numpy('predict').tolist()}")
 
 
 if __name__ == "__main__":
