@@ -45,7 +45,9 @@ class AppTransport(httpx.BaseTransport):
         answer = self.app_client.request(
             request.method, str(request.url), headers=dict(request.headers), content=request.read()
         )
-        response = httpx.Response(answer.status_code, headers=list(answer.headers.multi_items()), content=answer.content)
+        response = httpx.Response(
+            answer.status_code, headers=list(answer.headers.multi_items()), content=answer.content
+        )
         self.responses.append(response)
         return response
 
@@ -76,7 +78,12 @@ def models() -> Models:
         make_column_transformer((OneHotEncoder(), ["color"]), remainder="passthrough"), LogisticRegression()
     ).fit(mixed, (mixed["color"] == "red") & (mixed["size"] > 0.3))
     return Models(
-        cancer.data, cancer_model, iris.data, LogisticRegression(max_iter=500).fit(iris.data, labels), mixed, mixed_model
+        cancer.data,
+        cancer_model,
+        iris.data,
+        LogisticRegression(max_iter=500).fit(iris.data, labels),
+        mixed,
+        mixed_model,
     )
 
 

@@ -176,3 +176,34 @@ def test_archived_version_is_no_longer_served(client: TestClient, serving_regist
     client.portal.call(plane.resolver.refresh)  # type: ignore[union-attr]
     gone = client.post("/v2/models/cancer/versions/2/infer", json=v2_rows(np.ones((1, 30))))
     assert gone.status_code == 404 and "archived" in gone.json()["error"]
+
+
+@pytest.mark.parametrize("bad_value", [np.nan, np.inf, -np.inf])
+def test_nan_or_inf_where_training_had_none_is_refused(client: TestClient, bad_value: float) -> None:
+    import tritonclient.http as httpclient
+
+    X = np.ones((2, 30))
+    X[1, 4] = bad_value
+    tensor = httpclient.InferInput("input-0", list(X.shape), "FP64")
+    tensor.set_data_from_numpy(X, binary_data=True)
+    body, json_size = httpclient.InferenceServerClient.generate_request_body([tensor])
+    response = client.post("/v2/models/cancer/infer", content=body,
+                           headers={"Inference-Header-Content-Length": str(json_size)})
+    assert response.status_code == 400
+    assert "mean smoothness" in response.json()["error"] and "NaN or Inf" in response.json()["error"]
+
+
+def test_binary_request_and_response(client: TestClient, cancer_data: Any) -> None:
+    import tritonclient.http as httpclient
+
+    X = cancer_data.data.to_numpy()[:3]
+    tensor = httpclient.InferInput("input-0", list(X.shape), "FP64")
+    tensor.set_data_from_numpy(X, binary_data=True)
+    outputs = [httpclient.InferRequestedOutput("predict_proba", binary_data=True)]
+    body, json_size = httpclient.InferenceServerClient.generate_request_body([tensor], outputs=outputs)
+    response = client.post("/v2/models/cancer/infer", content=body,
+                           headers={"Inference-Header-Content-Length": str(json_size)})
+    assert response.status_code == 200
+    header = response.headers["Inference-Header-Content-Length"]
+    result = httpclient.InferenceServerClient.parse_response_body(response.content, header_length=int(header))
+    assert result.as_numpy("predict_proba").shape == (3, 2)

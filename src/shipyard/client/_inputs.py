@@ -41,11 +41,8 @@ def input_tensors(X: pd.DataFrame | Rows) -> list[InferTensor]:
             "predict() takes rows, not one Series: use series.to_frame() for one column, "
             "or series.to_frame().T for one row"
         )
-    if isinstance(X, np.ndarray):
+    if isinstance(X, np.ndarray | list | tuple):
         return [tensor(BLOCK_NAME, X)]
-    if isinstance(X, list | tuple):
-        # dtype=object so that numbers mixed with strings are refused, not silently turned into text.
-        return [tensor(BLOCK_NAME, np.asarray(X, dtype=object))]
     raise TypeError(
         f"predict() takes a numpy array, a pandas DataFrame, a list of rows or a dict of columns, "
         f"got {type(X).__name__}"
@@ -74,6 +71,12 @@ def tensor(name: str, values: Any) -> InferTensor:
 def _wire_array(name: str, values: Any) -> Array:
     if isinstance(values, pd.Series):
         return _series_array(name, values)
+    if isinstance(values, list | tuple):
+        # dtype=object so that numbers mixed with strings are refused, not silently turned into text.
+        try:
+            values = np.asarray(values, dtype=object)
+        except ValueError as exc:  # ragged nesting numpy cannot even hold as objects
+            raise ValidationFailed([(name, f"is not rectangular ({exc})")]) from None
     array = np.asarray(values)
     kind = array.dtype.kind
     if kind == "M":
@@ -87,8 +90,9 @@ def _series_array(name: str, series: pd.Series[Any]) -> Array:
     dtype = series.dtype
     if isinstance(dtype, pd.CategoricalDtype):
         return _object_array(name, series.astype(object).to_numpy())
-    if pd.api.types.is_datetime64_any_dtype(dtype):
-        return series.astype(str).to_numpy(dtype=object)
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        utc = series.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()
+        return np.datetime_as_string(utc, timezone="UTC").astype(object)
     if pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype):
         return _object_array(name, series.to_numpy(dtype=object))
     if isinstance(dtype, pd.api.extensions.ExtensionDtype) and pd.api.types.is_numeric_dtype(dtype):

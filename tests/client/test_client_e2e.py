@@ -1,0 +1,78 @@
+"""`shipyard.Client` against a real `shipyard serve` process, over a real socket."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+
+import shipyard
+from shipyard.errors import ModelNotFound
+
+from .._services import free_port
+from .conftest import Models
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def server_url(registry_home: Path) -> Iterator[str]:
+    port = free_port()
+    env = {**os.environ, "SHIPYARD_HOME": str(registry_home), "PYTHONWARNINGS": "ignore"}
+    env = {k: v for k, v in env.items() if not k.startswith("SHIPYARD_SERVER__")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "shipyard", "serve", "--port", str(port), "--no-grpc"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(url, proc)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        if proc.stderr is not None:
+            proc.stderr.close()
+
+
+def _wait_ready(url: str, proc: subprocess.Popen[str], deadline_s: float = 60) -> None:
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"shipyard serve exited early: {proc.stderr.read() if proc.stderr else ''}")
+        try:
+            if httpx.get(f"{url}/v2/health/ready", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    raise AssertionError(f"shipyard serve at {url} was not ready within {deadline_s} s")
+
+
+def test_predict_over_the_network(server_url: str, models: Models) -> None:
+    X = models.cancer.iloc[200:260]
+    with shipyard.Client(server_url) as client:
+        assert client.is_ready()
+        labels = client.predict("cancer", X)
+        assert isinstance(labels, pd.Series) and labels.index.equals(X.index)
+        assert labels.tolist() == models.cancer_model.predict(X).tolist()
+        proba = client.predict("cancer", X.to_numpy(), output="predict_proba", version=2)
+        np.testing.assert_allclose(proba, models.cancer_model.predict_proba(X))
+        assert client.predict("iris", models.iris[:1]).tolist() == ["setosa"]
+        assert (
+            client.predict("mixed", models.mixed.head(5)).tolist()
+            == models.mixed_model.predict(models.mixed.head(5)).tolist()
+        )
+        with pytest.raises(ModelNotFound):
+            client.predict("nope", X)
