@@ -8,10 +8,10 @@ import pytest
 
 import shipyard
 from shipyard.errors import (
+    AliasNotFound,
     ConfigError,
     ModelFailed,
     ModelNotFound,
-    NotFound,
     RequestTooLarge,
     ShipyardError,
     ValidationFailed,
@@ -69,7 +69,7 @@ def test_predict_proba(client: shipyard.Client, models: Models) -> None:
     np.testing.assert_allclose(proba, models.cancer_model.predict_proba(X))
     frame = client.predict("cancer", X, output="predict_proba")
     assert isinstance(frame, pd.DataFrame)
-    assert frame.index.equals(X.index) and list(frame.columns) == [0, 1]
+    assert frame.index.equals(X.index) and frame.columns.equals(pd.RangeIndex(2))
     np.testing.assert_allclose(frame.to_numpy(), proba)
 
 
@@ -86,7 +86,7 @@ def test_text_columns_go_as_bytes(client: shipyard.Client, models: Models) -> No
     X = models.mixed.iloc[:40]
     assert str(X["color"].dtype) in ("str", "object", "string")
     labels = client.predict("mixed", X)
-    assert labels.tolist() == models.mixed_model.predict(X).tolist()
+    assert isinstance(labels, pd.Series) and labels.tolist() == models.mixed_model.predict(X).tolist()
     proba = client.predict("mixed", X.astype({"color": "category"}), output="predict_proba")
     np.testing.assert_allclose(proba.to_numpy(), models.mixed_model.predict_proba(X))
 
@@ -115,8 +115,8 @@ def test_unknown_model_and_version(client: shipyard.Client, models: Models) -> N
     assert isinstance(missing.value, LookupError) and missing.value.name == "cancr"
     with pytest.raises(VersionNotFound, match="no version 9") as no_version:
         client.predict("cancer", X, version=9)
-    assert (no_version.value.name, no_version.value.version) == ("cancer", "9")
-    with pytest.raises(NotFound, match="alias"):
+    assert (no_version.value.name, no_version.value.version) == ("cancer", 9)
+    with pytest.raises(AliasNotFound, match="no alias 'staging'"):
         client.predict("cancer", X, version="staging")
 
 
@@ -146,7 +146,7 @@ def test_input_problems_found_before_sending(client: shipyard.Client, transport:
     with pytest.raises(ValidationFailed, match="color: 1 of its 2 values are not text"):
         client.predict("mixed", pd.DataFrame({"color": ["red", None], "size": [0.1, 0.2], "count": [1, 2]}))
     with pytest.raises(TypeError, match="to_frame"):
-        client.predict("cancer", pd.Series([1.0, 2.0]))
+        client.predict("cancer", pd.Series([1.0, 2.0]))  # type: ignore[call-overload]  # the mistake under test
     with pytest.raises(TypeError, match="got set"):
         client.predict("cancer", {1.0, 2.0})  # type: ignore[call-overload]  # the mistake under test
     assert transport.requests == []

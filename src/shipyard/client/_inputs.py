@@ -38,14 +38,14 @@ def input_tensors(X: pd.DataFrame | Rows) -> list[InferTensor]:
         return [tensor(str(name), values) for name, values in X.items()]
     if isinstance(X, pd.Series):
         raise TypeError(
-            "predict() takes rows, not one Series: use series.to_frame() for one column, "
+            "Client.predict and Client.infer take rows, not one Series: use series.to_frame() for one column, "
             "or series.to_frame().T for one row"
         )
     if isinstance(X, np.ndarray | list | tuple):
         return [tensor(BLOCK_NAME, X)]
     raise TypeError(
-        f"predict() takes a numpy array, a pandas DataFrame, a list of rows or a dict of columns, "
-        f"got {type(X).__name__}"
+        "Client.predict and Client.infer take a numpy array, a pandas DataFrame, a list of rows "
+        f"or a dict of columns, got {type(X).__name__}"
     )
 
 
@@ -91,7 +91,7 @@ def _series_array(name: str, series: pd.Series[Any]) -> Array:
     if isinstance(dtype, pd.CategoricalDtype):
         return _object_array(name, series.astype(object).to_numpy())
     if isinstance(dtype, pd.DatetimeTZDtype):
-        utc = series.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()
+        utc: Array = series.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()
         return np.datetime_as_string(utc, timezone="UTC").astype(object)
     if pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype):
         return _object_array(name, series.to_numpy(dtype=object))

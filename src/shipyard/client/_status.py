@@ -16,6 +16,7 @@ from typing import TypeVar
 import httpx
 
 from ..errors import (
+    AliasNotFound,
     Conflict,
     ModelFailed,
     ModelNotFound,
@@ -41,7 +42,7 @@ def error_for(response: httpx.Response, model: str | None = None, version: str |
         return build(response, message, model, version)
     where = f"{response.request.method} {response.request.url}"
     if status in (401, 403):
-        return ShipyardError(f"{where} was refused (HTTP {status}): {message} Check the client's api_key.")
+        return ShipyardError(f"{where} was refused (HTTP {status}): {message.rstrip('.')}. Check the client's api_key.")
     return ShipyardError(f"{where} failed with HTTP {status}: {message}")
 
 
@@ -66,9 +67,10 @@ def _with_message(exc: E, message: str) -> E:
 def _not_found(response: httpx.Response, message: str, model: str | None, version: str | None) -> ShipyardError:
     if model is None:
         return NotFound(message)
-    # Only a model that exists can lack a version (or alias, or have it archived).
+    # Only a model that exists can lack a version or an alias (or have that version archived).
     if version is not None and "is not registered" not in message:
-        return _with_message(VersionNotFound(model, version), message)
+        missing = VersionNotFound(model, int(version)) if version.isdigit() else AliasNotFound(model, version)
+        return _with_message(missing, message)
     if message.startswith("Model "):
         return _with_message(ModelNotFound(model), message)
     return NotFound(f"{response.request.url} was not found: {message}")
