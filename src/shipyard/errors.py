@@ -17,6 +17,9 @@
     ├── ArtifactIntegrityError (RuntimeError) stored bytes do not match their sha256
     ├── NotReady (RuntimeError)             a model cannot serve yet (loading, draining); retry
     ├── ModelFailed (RuntimeError)          the model raised while predicting (cause chained)
+    ├── Unauthorized (PermissionError)      no valid credentials (401)
+    ├── Forbidden (PermissionError)         credentials whose role or scope does not allow it (403)
+    ├── RateLimited (RuntimeError)          too many requests for a key or deployment (429)
     └── PickleRefused (PermissionError)     a pickle-based artifact outside the registry
 
 Transports (HTTP, gRPC, CLI) map these to status codes in one table each; the domain never
@@ -173,6 +176,32 @@ class RequestTooLarge(ShipyardError, ValueError):
         self.size, self.limit = size, limit
 
 
+class Unauthorized(ShipyardError, PermissionError):
+    """No valid credentials: missing, malformed, unknown, expired or revoked (HTTP 401)."""
+
+    def __init__(self, reason: str = "missing credentials") -> None:
+        super().__init__(f"Not authenticated: {reason}. Send `Authorization: Bearer <api key or token>`.")
+        self.reason = reason
+
+
+class Forbidden(ShipyardError, PermissionError):
+    """Valid credentials whose roles or scope do not allow the action (HTTP 403)."""
+
+    def __init__(self, subject: str, action: str, model: str | None = None) -> None:
+        on = f" on {model!r}" if model else ""
+        super().__init__(f"{subject} may not {action}{on}. Ask an admin for a key with a role that allows it "
+                         "(see docs/security.md).")
+        self.subject, self.action, self.model = subject, action, model
+
+
+class RateLimited(ShipyardError, RuntimeError):
+    """Too many requests for a key or deployment (HTTP 429 with Retry-After)."""
+
+    def __init__(self, who: str, retry_after: float) -> None:
+        super().__init__(f"Rate limit exceeded for {who}; retry after {retry_after:.1f} s.")
+        self.who, self.retry_after = who, retry_after
+
+
 class PickleRefused(ShipyardError, PermissionError):
     def __init__(self, what: str) -> None:
         super().__init__(
@@ -193,7 +222,10 @@ __all__ = [
     "ModelNotFound",
     "NotFound",
     "NotReady",
+    "Forbidden",
     "PickleRefused",
+    "RateLimited",
+    "Unauthorized",
     "RequestTooLarge",
     "ShipyardError",
     "UnsupportedModel",
