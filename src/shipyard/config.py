@@ -9,9 +9,9 @@ from __future__ import annotations
 import getpass
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -68,6 +68,60 @@ class S3Settings(BaseModel):
     region: str | None = None
 
 
+RoleName = Literal["admin", "deployer", "predictor", "viewer"]
+"""The roles of `security.permissions.Role`, spelled out here because config sits below the domain."""
+
+
+class SecuritySettings(BaseModel):
+    auth: bool = True
+    """Require credentials (API key or OIDC token) on every endpoint but the health checks. Turn off
+    only on a machine nobody else can reach: every caller then acts as an anonymous admin."""
+    jwks_url: str | None = None
+    """OIDC: URL of the identity provider's JSON Web Key Set, e.g. https://idp.example/.well-known/jwks.json."""
+    jwks_file: Path | None = None
+    """OIDC: a local JWKS file instead of `jwks_url` (air-gapped setups, tests)."""
+    issuer: str | None = None
+    """OIDC: the exact `iss` every token must carry; required when a JWKS is set."""
+    audience: str | None = None
+    """OIDC: the `aud` every token must contain (this service's client id); required when a JWKS is set."""
+    role_claim: str = "roles"
+    """OIDC: the claim holding the caller's roles or groups (a list or a space/comma separated string);
+    a dotted path reaches into nested claims, e.g. `realm_access.roles`."""
+    role_map: dict[str, RoleName] = Field(default_factory=dict)
+    """OIDC: claim value → Shipyard role, e.g. `{"ml-platform": "admin"}`. Values already named like a
+    role (`admin`, `viewer`, …) map to themselves; anything else is ignored."""
+    key_refresh_seconds: float = Field(1.0, gt=0, le=60)
+    """How often each worker re-reads API keys; a revoked key stops working within about this plus a
+    request (keep it at 1 s or less for the 2-second revocation promise)."""
+    jwks_refresh_seconds: float = Field(300.0, ge=10, le=86_400)
+    """How often the JWKS is fetched again (a token with an unknown key id also triggers a fetch, at most
+    every 30 s), so keys the provider rotates out stop being accepted."""
+    admin_key_file: str = "admin.key"
+    """File in the home holding the admin key created at first start (mode 0600), for the local CLI and demo."""
+
+    @field_validator("jwks_url")
+    @classmethod
+    def _check_jwks_url(cls, value: str | None) -> str | None:
+        if value is not None and value.split("://", 1)[0] not in ("http", "https"):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value
+
+    @field_validator("admin_key_file")
+    @classmethod
+    def _check_admin_key_file(cls, value: str) -> str:
+        if not value or "/" in value or "\\" in value or value in (".", ".."):
+            raise ValueError(f"{value!r} must be a plain file name (it lives in the home)")
+        return value
+
+    @model_validator(mode="after")
+    def _check_oidc(self) -> SecuritySettings:
+        if self.jwks_url and self.jwks_file:
+            raise ValueError("set jwks_url or jwks_file, not both")
+        if (self.jwks_url or self.jwks_file) and not (self.issuer and self.audience):
+            raise ValueError("OIDC needs both issuer and audience: tokens are checked against them")
+        return self
+
+
 class Settings(BaseSettings):
     """Shipyard's settings. Every field can be set as `SHIPYARD_<FIELD>` (nested: `SHIPYARD_S3__REGION`)."""
 
@@ -88,6 +142,11 @@ class Settings(BaseSettings):
     """Artifact store: a local folder (default: `<home>/artifacts`) or a URL such as `s3://bucket/prefix`."""
     cache_dir: Path | None = None
     """Local read-through cache of remote artifacts. Default: `<home>/cache`."""
+    artifacts_key: SecretStr | None = None
+    """Encrypt artifacts at rest (AES-256-GCM) with this key: 32 random bytes as 64 hex digits or base64.
+    Unset (and no `artifacts_key_file`): artifacts are stored as they are. See docs/encryption.md."""
+    artifacts_key_file: Path | None = None
+    """A file holding the artifact key (same formats as `artifacts_key`); set one of the two, not both."""
     redis_url: str | None = None
     """Redis for state shared by replicas (response cache; rate limits later), e.g. redis://127.0.0.1:6379/0."""
     user: str | None = None
@@ -95,6 +154,7 @@ class Settings(BaseSettings):
     registry: RegistrySettings = Field(default_factory=RegistrySettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     s3: S3Settings = Field(default_factory=S3Settings)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
 
     @field_validator("db_url")
     @classmethod
@@ -151,4 +211,4 @@ def load_settings(**overrides: Any) -> Settings:
         raise ConfigError(setting, err["msg"].removeprefix("Value error, ")) from exc
 
 
-__all__ = ["RegistrySettings", "S3Settings", "ServerSettings", "Settings", "load_settings"]
+__all__ = ["RegistrySettings", "S3Settings", "SecuritySettings", "ServerSettings", "Settings", "load_settings"]

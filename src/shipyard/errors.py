@@ -7,7 +7,8 @@
     │   ├── ModelNotFound
     │   ├── VersionNotFound
     │   ├── AliasNotFound
-    │   └── ArtifactNotFound
+    │   ├── ArtifactNotFound
+    │   └── KeyNotFound
     ├── ValidationFailed (ValueError)       caller input does not fit (names the field)
     ├── UnsupportedModel (TypeError)        no flavor can save this object
     ├── Conflict (RuntimeError)             the request clashes with current state
@@ -15,6 +16,7 @@
     │   └── VersionArchived
     ├── RequestTooLarge (ValueError)        a body or message over the configured limit
     ├── ArtifactIntegrityError (RuntimeError) stored bytes do not match their sha256
+    │   └── ArtifactDecryptionError         an encrypted artifact: other key, no key, or altered
     ├── NotReady (RuntimeError)             a model cannot serve yet (loading, draining); retry
     ├── ModelFailed (RuntimeError)          the model raised while predicting (cause chained)
     ├── Unauthorized (PermissionError)      no valid credentials (401)
@@ -101,6 +103,12 @@ class ArtifactNotFound(NotFound):
         self.digest = digest
 
 
+class KeyNotFound(NotFound):
+    def __init__(self, key_id: str) -> None:
+        super().__init__(f"API key {key_id!r} does not exist. Run `shipyard keys list --all` to see the keys.")
+        self.key_id = key_id
+
+
 class ValidationFailed(ShipyardError, ValueError):
     """Caller input does not fit. `problems` lists each one as (field, message)."""
 
@@ -147,6 +155,28 @@ class ArtifactIntegrityError(ShipyardError, RuntimeError):
         self.digest, self.actual, self.where = digest, actual, where
 
 
+class ArtifactDecryptionError(ArtifactIntegrityError):
+    """An encrypted artifact cannot be decrypted: stored with another key (or none), or altered.
+
+    `stored_key_id` / `configured_key_id` name the keys involved (None: not encrypted / no key set).
+    `actual` is empty: nothing was decrypted to hash.
+    """
+
+    def __init__(
+        self,
+        digest: str,
+        where: str,
+        problem: str,
+        *,
+        stored_key_id: str | None = None,
+        configured_key_id: str | None = None,
+    ) -> None:
+        # Not ArtifactIntegrityError.__init__: its message speaks of a sha256 that was never computed.
+        ShipyardError.__init__(self, f"Artifact {digest} at {where} cannot be decrypted: {problem}")
+        self.digest, self.actual, self.where, self.problem = digest, "", where, problem
+        self.stored_key_id, self.configured_key_id = stored_key_id, configured_key_id
+
+
 class NotReady(ShipyardError, RuntimeError):
     """A model cannot serve right now (still loading, unloading, draining); the caller may retry."""
 
@@ -167,12 +197,10 @@ class ModelFailed(ShipyardError, RuntimeError):
 class RequestTooLarge(ShipyardError, ValueError):
     """A request body or message is over the configured limit."""
 
-    def __init__(self, size: int | None, limit: int) -> None:
+    def __init__(self, size: int | None, limit: int, hint: str | None = None) -> None:
         got = f"{size:,} bytes" if size is not None else "The body"
-        super().__init__(
-            f"{got} is over the limit of {limit:,} bytes; send fewer rows per request "
-            "or raise SHIPYARD_SERVER__MAX_BODY_BYTES."
-        )
+        advice = hint or "send fewer rows per request or raise SHIPYARD_SERVER__MAX_BODY_BYTES."
+        super().__init__(f"{got} is over the limit of {limit:,} bytes; {advice}")
         self.size, self.limit = size, limit
 
 
@@ -189,8 +217,9 @@ class Forbidden(ShipyardError, PermissionError):
 
     def __init__(self, subject: str, action: str, model: str | None = None) -> None:
         on = f" on {model!r}" if model else ""
-        super().__init__(f"{subject} may not {action}{on}. Ask an admin for a key with a role that allows it "
-                         "(see docs/security.md).")
+        super().__init__(
+            f"{subject} may not {action}{on}. Ask an admin for a key with a role that allows it (see docs/security.md)."
+        )
         self.subject, self.action, self.model = subject, action, model
 
 
@@ -213,6 +242,7 @@ class PickleRefused(ShipyardError, PermissionError):
 __all__ = [
     "AliasNotFound",
     "ApprovalRequired",
+    "ArtifactDecryptionError",
     "ArtifactIntegrityError",
     "ArtifactNotFound",
     "ConfigError",
@@ -223,6 +253,7 @@ __all__ = [
     "NotFound",
     "NotReady",
     "Forbidden",
+    "KeyNotFound",
     "PickleRefused",
     "RateLimited",
     "Unauthorized",

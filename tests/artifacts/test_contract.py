@@ -1,4 +1,4 @@
-"""The `ArtifactStore` contract, run against every store."""
+"""The `ArtifactStore` contract, run against every store, plain and encrypted."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ from pathlib import Path
 import pytest
 
 from shipyard.artifacts import (
+    ArtifactKey,
     ArtifactStore,
+    ArtifactStoreWithRefs,
+    EncryptedArtifactStore,
     FsspecArtifactStore,
     LocalArtifactStore,
     MemoryArtifactStore,
@@ -22,15 +25,22 @@ from shipyard.types import Digest
 _ABSENT = digest_of_bytes(b"never stored")
 
 
-@pytest.fixture(params=["local", "memory", "s3"])
+@pytest.fixture(params=["local", "memory", "s3", "encrypted-local", "encrypted-memory", "encrypted-s3"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> ArtifactStore:
-    if request.param == "local":
-        return LocalArtifactStore(tmp_path / "artifacts")
-    if request.param == "memory":
-        return MemoryArtifactStore()
-    url, s3 = request.getfixturevalue("s3_url")
-    assert isinstance(s3, S3Settings)
-    return FsspecArtifactStore(str(url), tmp_path / "cache", s3_storage_options(s3))
+    kind = request.param.removeprefix("encrypted-")
+    inner: ArtifactStoreWithRefs
+    if kind == "local":
+        inner = LocalArtifactStore(tmp_path / "artifacts")
+    elif kind == "memory":
+        inner = MemoryArtifactStore()
+    else:
+        url, s3 = request.getfixturevalue("s3_url")
+        assert isinstance(s3, S3Settings)
+        inner = FsspecArtifactStore(str(url), tmp_path / "cache", s3_storage_options(s3))
+    if kind == request.param:
+        return inner
+    # 1 MiB chunks so the ~3 MiB file below spans several.
+    return EncryptedArtifactStore(inner, ArtifactKey.generate(), chunk_size=1 << 20)
 
 
 def test_is_an_artifact_store(store: ArtifactStore) -> None:

@@ -18,14 +18,16 @@ class AtomicFile:
     before `os.replace`, which is atomic within one filesystem. If the block exits without
     `publish` (an error, a failed check), the temporary file is removed. A process killed
     mid-write leaves only a `.partial-*` file in `directory`, never a file under a final name.
+    The published file has `mode` (default read-only for everyone; the temporary file is 0600).
 
         with AtomicFile(root / "tmp") as tmp:
             tmp.file.write(data)
             tmp.publish(root / "blob")
     """
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, mode: int = _READ_ONLY) -> None:
         self._directory = directory
+        self._mode = mode
         self._path: Path | None = None
         self._file: BinaryIO | None = None
 
@@ -58,7 +60,7 @@ class AtomicFile:
         f.close()
         self._file = None
         # Blobs are immutable; read-only files make accidental in-place edits fail loudly.
-        os.chmod(path, _READ_ONLY)
+        os.chmod(path, self._mode)
         final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(path, final)
         self._path = None

@@ -52,6 +52,24 @@ class ArtifactStore(Protocol):
         ...
 
 
+@runtime_checkable
+class ArtifactStoreWithRefs(ArtifactStore, Protocol):
+    """An artifact store that also keeps refs: small records filed under an artifact's digest.
+
+    A ref is not content-addressed and the store does not verify it; whoever reads one verifies
+    what it points to. `EncryptedArtifactStore` keeps one per artifact, naming the blob that holds
+    the artifact's ciphertext. Every built-in store is one of these.
+    """
+
+    def put_ref(self, digest: Digest, data: bytes) -> None:
+        """File `data` under `digest`, replacing any ref there, atomically."""
+        ...
+
+    def get_ref(self, digest: Digest) -> bytes | None:
+        """The ref filed under `digest`, or None."""
+        ...
+
+
 def parse_digest(text: str) -> Digest:
     """Check that `text` is "sha256:" followed by 64 lowercase hex digits and return it as a `Digest`.
 
@@ -91,4 +109,4 @@ def check_digest(expected: Digest, actual: Digest, where: str) -> None:
         raise ArtifactIntegrityError(expected, actual, where)
 
 
-__all__ = ["ArtifactStore", "digest_of_bytes", "digest_of_file", "parse_digest"]
+__all__ = ["ArtifactStore", "ArtifactStoreWithRefs", "digest_of_bytes", "digest_of_file", "parse_digest"]

@@ -6,20 +6,30 @@ from pathlib import Path
 from typing import Any
 
 from ..config import S3Settings, Settings
-from .base import ArtifactStore
+from .base import ArtifactStore, ArtifactStoreWithRefs
+from .encrypted import EncryptedArtifactStore
 from .fsspec_store import FsspecArtifactStore
+from .keys import load_artifact_key
 from .local import LocalArtifactStore
 from .memory import MemoryArtifactStore
 
 
 def open_artifact_store(settings: Settings) -> ArtifactStore:
-    """The store for `settings.resolved_artifacts`.
+    """The store for `settings.resolved_artifacts`, encrypted when an artifact key is configured.
 
     A folder or `file://` URL gives a `LocalArtifactStore`; `memory://` a fresh
     `MemoryArtifactStore`; anything else (`s3://bucket/prefix`, …) an `FsspecArtifactStore`
     caching into `settings.resolved_cache_dir`, with `settings.s3` applied to `s3://` URLs.
     Other fsspec backends take their credentials from their usual environment variables.
+    With `artifacts_key` or `artifacts_key_file` set, that store is wrapped in an
+    `EncryptedArtifactStore`; a malformed key raises `ConfigError` naming the setting.
     """
+    key = load_artifact_key(settings)
+    store = _open_plain_store(settings)
+    return store if key is None else EncryptedArtifactStore(store, key)
+
+
+def _open_plain_store(settings: Settings) -> ArtifactStoreWithRefs:
     url = settings.resolved_artifacts
     scheme = url.split("://", 1)[0] if "://" in url else ""
     if scheme in ("", "file"):

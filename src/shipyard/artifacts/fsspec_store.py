@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 from ..errors import ArtifactIntegrityError, ArtifactNotFound, MissingDependency
 from ..types import Digest
+from ._refs import missing_artifact
 from .base import digest_of_bytes, parse_digest
 from .local import LocalArtifactStore
 
@@ -26,7 +27,9 @@ class FsspecArtifactStore:
 
     Blobs live at `<prefix>/sha256/<first two hex>/<hex>`. Every read goes through `cache_dir`,
     a `LocalArtifactStore`: a digest already cached (and still verifying) is served without any
-    network call; a cached file that fails verification is fetched again once.
+    network call; a cached file that fails verification is fetched again once. Refs live at
+    `<prefix>/refs/sha256/<first two hex>/<hex>` and are always read from the remote (they are
+    tiny, and may be replaced).
 
         store = FsspecArtifactStore("s3://models/shipyard", Path(".shipyard/cache"),
                                     {"client_kwargs": {"endpoint_url": "http://localhost:9000"}})
@@ -68,6 +71,15 @@ class FsspecArtifactStore:
     def exists(self, digest: Digest) -> bool:
         return bool(self._fs.exists(self._key(digest)))
 
+    def put_ref(self, digest: Digest, data: bytes) -> None:
+        self._fs.pipe_file(self._key(digest, "refs/sha256"), data)
+
+    def get_ref(self, digest: Digest) -> bytes | None:
+        try:
+            return bytes(self._fs.cat_file(self._key(digest, "refs/sha256")))
+        except FileNotFoundError:
+            return None
+
     def _upload(self, digest: Digest, size: int, send: Callable[[str], object]) -> None:
         # An S3 PUT (multipart or not) is atomic: the object becomes visible only once complete,
         # so uploading straight to the final key never exposes a partial blob. GCS and Azure
@@ -104,12 +116,12 @@ class FsspecArtifactStore:
         try:
             src: BinaryIO = self._fs.open(key, "rb")
         except FileNotFoundError as exc:
-            raise ArtifactNotFound(digest, self._url) from exc
+            raise missing_artifact(self, digest) from exc
         return src
 
-    def _key(self, digest: Digest) -> str:
+    def _key(self, digest: Digest, folder: str = "sha256") -> str:
         hex_ = parse_digest(digest).removeprefix("sha256:")
-        return f"{self._root}/sha256/{hex_[:2]}/{hex_}"
+        return f"{self._root}/{folder}/{hex_[:2]}/{hex_}"
 
     @property
     def _fs(self) -> AbstractFileSystem:

@@ -1,4 +1,4 @@
-"""Artifacts as files in a local folder: `<root>/sha256/<first two hex>/<hex>`."""
+"""Artifacts as files in a local folder: `<root>/sha256/<first two hex>/<hex>` (refs under `<root>/refs/`)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import io
 from pathlib import Path
 from typing import BinaryIO
 
-from ..errors import ArtifactNotFound
 from ..types import Digest
 from ._atomic import AtomicFile
+from ._refs import missing_artifact
 from .base import check_digest, copy_and_hash, digest_of_bytes, digest_of_file, parse_digest
 
 
@@ -39,6 +39,11 @@ class LocalArtifactStore:
         hex_ = parse_digest(digest).removeprefix("sha256:")
         return self._root / "sha256" / hex_[:2] / hex_
 
+    def ref_path_for(self, digest: Digest) -> Path:
+        """Where the ref filed under `digest` lives (or would live)."""
+        hex_ = parse_digest(digest).removeprefix("sha256:")
+        return self._root / "refs" / "sha256" / hex_[:2] / hex_
+
     def put_file(self, path: Path) -> Digest:
         with open(path, "rb") as src:
             return self.put_stream(src)
@@ -68,7 +73,7 @@ class LocalArtifactStore:
         try:
             data = path.read_bytes()
         except FileNotFoundError as exc:
-            raise ArtifactNotFound(digest, self.url) from exc
+            raise missing_artifact(self, digest) from exc
         check_digest(digest, digest_of_bytes(data), str(path))
         return data
 
@@ -77,12 +82,23 @@ class LocalArtifactStore:
         try:
             actual = digest_of_file(path)
         except FileNotFoundError as exc:
-            raise ArtifactNotFound(digest, self.url) from exc
+            raise missing_artifact(self, digest) from exc
         check_digest(digest, actual, str(path))
         return path
 
     def exists(self, digest: Digest) -> bool:
         return self.path_for(digest).is_file()
+
+    def put_ref(self, digest: Digest, data: bytes) -> None:
+        with AtomicFile(self._root / "tmp") as tmp:
+            tmp.file.write(data)
+            tmp.publish(self.ref_path_for(digest))
+
+    def get_ref(self, digest: Digest) -> bytes | None:
+        try:
+            return self.ref_path_for(digest).read_bytes()
+        except FileNotFoundError:
+            return None
 
 
 __all__ = ["LocalArtifactStore"]

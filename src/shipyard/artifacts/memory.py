@@ -8,9 +8,9 @@ import threading
 import weakref
 from pathlib import Path
 
-from ..errors import ArtifactNotFound
 from ..types import Digest
 from ._atomic import AtomicFile
+from ._refs import missing_artifact
 from .base import check_digest, digest_of_bytes, parse_digest
 
 
@@ -25,6 +25,7 @@ class MemoryArtifactStore:
 
     def __init__(self) -> None:
         self._blobs: dict[Digest, bytes] = {}
+        self._refs: dict[Digest, bytes] = {}
         self._lock = threading.Lock()
         self._fetch_dir: Path | None = None
 
@@ -49,7 +50,7 @@ class MemoryArtifactStore:
         with self._lock:
             data = self._blobs.get(digest)
         if data is None:
-            raise ArtifactNotFound(digest, self.url)
+            raise missing_artifact(self, digest)
         check_digest(digest, digest_of_bytes(data), f"{self.url}/{digest}")
         return data
 
@@ -65,6 +66,15 @@ class MemoryArtifactStore:
         digest = parse_digest(digest)
         with self._lock:
             return digest in self._blobs
+
+    def put_ref(self, digest: Digest, data: bytes) -> None:
+        with self._lock:
+            self._refs[parse_digest(digest)] = bytes(data)
+
+    def get_ref(self, digest: Digest) -> bytes | None:
+        digest = parse_digest(digest)
+        with self._lock:
+            return self._refs.get(digest)
 
     def corrupt(self, digest: Digest, data: bytes) -> None:
         """Replace the bytes stored under `digest` with `data`, as an attacker or a bad disk would."""

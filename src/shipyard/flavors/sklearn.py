@@ -7,7 +7,9 @@ records the types found at save time and only loads an artifact whose sha256 it 
 
 from __future__ import annotations
 
+import importlib.abc
 import logging
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -52,8 +54,31 @@ def wrap_estimator(raw: Any, flavor: str = "sklearn") -> LoadedModel:
     return SklearnModel(raw, flavor)
 
 
+class _HideTorch(importlib.abc.MetaPathFinder):
+    """Makes `import torch` fail while installed (see `_skops`)."""
+
+    def find_spec(self, name: str, path: Any, target: Any = None) -> None:
+        if name == "torch" or name.startswith("torch."):
+            raise ModuleNotFoundError(f"{name} is hidden while skops lists estimators", name=name)
+        return None
+
+
 def _skops() -> Any:
-    return import_optional("skops.io", feature="sklearn flavor", extra="sklearn", package="skops")
+    if "skops.io" in sys.modules:
+        return sys.modules["skops.io"]
+    # Importing skops.io lists every scikit-learn estimator (`all_estimators`), which walks every
+    # scikit-learn subpackage, including its vendored array-api-compat shim for torch: with torch
+    # installed, that imports all of torch (~190 MB per server worker) to load a LogisticRegression.
+    # Hiding torch for that one import makes the walk skip the shim (pkgutil ignores the
+    # ImportError); torch models still import torch normally afterwards.
+    finder = _HideTorch() if "torch" not in sys.modules else None
+    if finder is not None:
+        sys.meta_path.insert(0, finder)
+    try:
+        return import_optional("skops.io", feature="sklearn flavor", extra="sklearn", package="skops")
+    finally:
+        if finder is not None:
+            sys.meta_path.remove(finder)
 
 
 def _dump_skops(obj: object, file: Path) -> list[str]:
