@@ -1,9 +1,8 @@
-"""Parsing of CLI arguments that Typer leaves as text: `key=value` pairs, version references, data files."""
+"""Parsing of CLI arguments that Typer leaves as text: `key=value` pairs and version references."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from ..errors import ValidationFailed
@@ -32,17 +31,4 @@ def version_ref(ref: str) -> tuple[str, int]:
     return parsed.name, parsed.version
 
 
-def read_table(path: Path) -> Any:
-    """A CSV or Parquet file as a DataFrame, for `--data`."""
-    import pandas as pd
-
-    if not path.exists():
-        raise ValidationFailed([("--data", f"{path} does not exist")])
-    if path.suffix.lower() in (".parquet", ".pq"):
-        return pd.read_parquet(path)
-    if path.suffix.lower() in (".csv", ".txt"):
-        return pd.read_csv(path)
-    raise ValidationFailed([("--data", f"{path.name} is neither .csv nor .parquet")])
-
-
-__all__ = ["key_values", "read_table", "version_ref"]
+__all__ = ["key_values", "version_ref"]

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import typer
 
-from ..flavors import flavor_for, flavor_for_file, get_flavor
 from ..registry import ModelVersion, Registry, diff_versions, open_registry, parse_ref
+from ..registry.files import read_model_file, read_table, split_target
 from ..registry.importer import import_mlflow_model
 from ._output import console, print_json, short_time, table
-from ._parsing import key_values, read_table, version_ref
+from ._parsing import key_values, version_ref
 
 app = typer.Typer(help="Register, inspect, promote and retire model versions.", no_args_is_help=True)
 alias_app = typer.Typer(help="Move or remove aliases such as production and staging.", no_args_is_help=True)
@@ -77,18 +77,12 @@ def register(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Register the model saved at PATH as the next version of --name."""
-    reader = get_flavor(flavor) if flavor else flavor_for_file(path)
-    model = reader.read_file(path)
-    # A .pkl can hold any kind of model, so the file's reader does not decide how the model is stored.
-    chosen = reader if flavor else flavor_for(model)
-    frame = read_table(data) if data else None
-    labels = None
-    if frame is not None and target:
-        labels, frame = frame[target], frame.drop(columns=[target])
+    model, chosen = read_model_file(path, flavor, field="--flavor")
+    frame, labels = split_target(read_table(data, "--data"), target, "--target") if data else (None, None)
     version = _registry().register(
         model,
         name,
-        flavor=chosen.name,
+        flavor=chosen,
         data=frame,
         target=labels,
         params=key_values(param, "--param"),

@@ -60,9 +60,9 @@ def signature_from_mlflow(model_dir: MlflowModelDir) -> JSONObject | None:
 
 
 def import_mlflow_model(
-    registry: Registry, path: Path, name: str, *, tags: Mapping[str, Any] | None = None
+    registry: Registry, path: Path, name: str, *, tags: Mapping[str, Any] | None = None, actor: str | None = None
 ) -> ModelVersion:
-    """Register the MLflow model folder at `path` as the next version of `name`."""
+    """Register the MLflow model folder at `path` as the next version of `name` (recorded as `actor`)."""
     model_dir = read_mlflow_model(path)
     mlflow_tags = {
         "mlflow.run_id": model_dir.run_id,
@@ -77,6 +77,7 @@ def import_mlflow_model(
         signature=signature_from_mlflow(model_dir),
         tags=merged,
         description=f"Imported from MLflow model folder {model_dir.path.name}",
+        actor=actor,
     )
 
 

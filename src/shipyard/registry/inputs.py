@@ -62,6 +62,17 @@ def clean_tags(tags: Mapping[str, Any] | None) -> JSONObject:
     return {str(k): str(v) for k, v in tags.items()}
 
 
+def clean_text(text: str | None, field: str) -> str | None:
+    """Free text stored as it is (a description, an approval comment); PostgreSQL cannot store NUL."""
+    if text is None:
+        return None
+    if not isinstance(text, str):
+        raise ValidationFailed([(field, f"must be text, not {type(text).__name__}")])
+    if "\x00" in text:
+        raise ValidationFailed([(field, "must not contain NUL (\\x00) characters")])
+    return text
+
+
 def clean_serving(serving: Mapping[str, Any] | None) -> JSONObject:
     if serving is None:
         return {}
@@ -91,4 +102,4 @@ def clean_serving(serving: Mapping[str, Any] | None) -> JSONObject:
     return dict(cleaned)
 
 
-__all__ = ["clean_metrics", "clean_params", "clean_serving", "clean_tags"]
+__all__ = ["clean_metrics", "clean_params", "clean_serving", "clean_tags", "clean_text"]

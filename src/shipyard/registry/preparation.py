@@ -16,6 +16,7 @@ import numpy as np
 
 from ..artifacts import ArtifactStore
 from ..config import RegistrySettings
+from ..errors import ValidationFailed
 from ..flavors import Flavor, flavor_for, get_flavor
 from ..flavors.base import LoadedModel, SavedModel
 from ..schema import fingerprint, infer_signature, profile_data
@@ -49,6 +50,14 @@ def sample_outputs(model: LoadedModel, sample: Any) -> dict[str, Any]:
     return outputs
 
 
+def _predict_sample(model: LoadedModel, sample: Any) -> dict[str, Any]:
+    try:
+        return sample_outputs(model, sample)
+    except Exception as exc:  # each framework fails in its own way on data that does not fit the model
+        problem = f"the model cannot predict on its first rows ({type(exc).__name__}: {exc})"
+        raise ValidationFailed([("data", f"{problem}; send the data it was trained on, without the target")]) from exc
+
+
 def choose_flavor(model: object, name: str | None) -> Flavor:
     return get_flavor(name) if name else flavor_for(model)
 
@@ -76,7 +85,7 @@ def prepare_version(
             # Predict with the model as it was saved, not the live object: it proves the saved form loads.
             loaded = flavor.load(folder, saved, allow_pickle=True)
             sample = _head(data, settings.signature_sample_rows)
-            signature = infer_signature(data, sample_outputs(loaded, sample)).to_dict()
+            signature = infer_signature(data, _predict_sample(loaded, sample)).to_dict()
     profile_digest = None
     lineage: JSONObject = {
         "registered_by": actor,

@@ -10,6 +10,9 @@ from ..flavors.base import SavedModel
 from ..store.tables import AliasRow, ModelVersionRow, RegisteredModel
 from .model_version import ModelVersion, RegisteredModelInfo
 
+MAX_VERSION = 2**31 - 1
+"""The largest version number the database's integer column holds."""
+
 
 def find_model(session: Session, name: str, *, lock: bool = False) -> RegisteredModel:
     query = select(RegisteredModel).where(RegisteredModel.name == name)
@@ -21,9 +24,14 @@ def find_model(session: Session, name: str, *, lock: bool = False) -> Registered
 
 
 def find_version_row(session: Session, model: RegisteredModel, version: int) -> ModelVersionRow:
-    row = session.scalars(
-        select(ModelVersionRow).where(ModelVersionRow.model_id == model.id, ModelVersionRow.version == version)
-    ).one_or_none()
+    # Outside the column's range no version exists, and PostgreSQL would fail the query itself.
+    row = (
+        session.scalars(
+            select(ModelVersionRow).where(ModelVersionRow.model_id == model.id, ModelVersionRow.version == version)
+        ).one_or_none()
+        if 1 <= version <= MAX_VERSION
+        else None
+    )
     if row is None:
         existing = [
             str(v)

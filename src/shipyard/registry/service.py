@@ -21,7 +21,7 @@ from ..store import Database, record_event
 from ..store.tables import AliasRow, ApprovalRow, ModelVersionRow, RegisteredModel, utcnow
 from ..types import Digest, JSONObject
 from . import records
-from .inputs import clean_metrics, clean_params, clean_serving, clean_tags
+from .inputs import clean_metrics, clean_params, clean_serving, clean_tags, clean_text
 from .model_version import ModelVersion, RegisteredModelInfo
 from .packing import unpack_archive
 from .preparation import PreparedVersion, choose_flavor, prepare_version
@@ -69,6 +69,7 @@ class Registry:
         """Save `model` as the next version of `name` and return it. See `shipyard.register`."""
         check_name(name)
         actor = actor or self.actor
+        description = clean_text(description, "description")
         fields = {
             "params": clean_params(params),
             "metrics": clean_metrics(metrics),
@@ -296,6 +297,7 @@ class Registry:
     def approve(self, name: str, version: int, *, comment: str | None = None, actor: str | None = None) -> None:
         """Approve a version for production. The approver must not be the user who registered it."""
         actor = actor or self.actor
+        comment = clean_text(comment, "comment")
         with self.db.write() as session:
             model = records.find_model(session, name)
             row = records.find_version_row(session, model, version)

@@ -59,6 +59,8 @@ def record_event(
 def list_events(
     session: Session, *, target_prefix: str | None = None, action: str | None = None, limit: int = 100
 ) -> list[AuditEvent]:
+    if "\x00" in f"{target_prefix}{action}":
+        return []  # nothing stored holds NUL, and PostgreSQL refuses it even in a query
     query = select(AuditEventRow).order_by(AuditEventRow.id.desc()).limit(limit)
     if target_prefix:
         query = query.where(AuditEventRow.target.startswith(target_prefix, autoescape=True))
