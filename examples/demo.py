@@ -14,7 +14,6 @@ import time
 from typing import Any
 
 import httpx
-
 from sklearn.datasets import load_breast_cancer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, roc_auc_score
@@ -82,8 +81,10 @@ def free_port(preferred: int) -> int:
 def serve_and_send_traffic(X_test: Any) -> None:
     port, grpc_port = free_port(8080), free_port(8081)
     print(f"\n$ shipyard serve --port {port} --grpc-port {grpc_port}", flush=True)
-    server = subprocess.Popen([sys.executable, "-m", "shipyard", "serve", "--port", str(port), "--grpc-port",
-                               str(grpc_port)], env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    server = subprocess.Popen(
+        [sys.executable, "-m", "shipyard", "serve", "--port", str(port), "--grpc-port", str(grpc_port)],
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -103,25 +104,41 @@ def serve_and_send_traffic(X_test: Any) -> None:
 
 
 def send_requests(url: str, grpc_target: str, X_test: Any) -> None:
+    from shipyard.config import load_settings
+    from shipyard.security.bootstrap import read_local_key
+
+    # Auth is on from the first start: the server created an admin key and kept it for local tools.
+    key = read_local_key(load_settings().home)
+    auth = {"Authorization": f"Bearer {key}"}
     rows = X_test.head(3)
-    v2 = {"id": "demo-1", "inputs": [{"name": "input-0", "shape": list(rows.shape), "datatype": "FP64",
-                                      "data": rows.to_numpy().ravel().tolist()}]}
-    answer = httpx.post(f"{url}/v2/models/breast-cancer/infer", json=v2).json()
+    denied = httpx.post(f"{url}/v2/models/breast-cancer/infer", json={"inputs": []})
+    print(f"without a key → {denied.status_code} {denied.json()['error']}")
+    v2 = {
+        "id": "demo-1",
+        "inputs": [
+            {"name": "input-0", "shape": list(rows.shape), "datatype": "FP64", "data": rows.to_numpy().ravel().tolist()}
+        ],
+    }
+    answer = httpx.post(f"{url}/v2/models/breast-cancer/infer", json=v2, headers=auth).json()
     print(f"POST {url}/v2/models/breast-cancer/infer →")
     for output in answer["outputs"]:
         print(f"  {output['name']}: {output['data']}")
     print(f"  (model_version {answer['model_version']}, id {answer['id']})")
-    v1 = httpx.post(f"{url}/v1/models/breast-cancer:predict", json={"instances": rows.to_dict(orient="records")})
+    v1 = httpx.post(
+        f"{url}/v1/models/breast-cancer:predict", json={"instances": rows.to_dict(orient="records")}, headers=auth
+    )
     print(f"POST {url}/v1/models/breast-cancer:predict → {v1.json()} (x-model-version {v1.headers['x-model-version']})")
-    bad = httpx.post(f"{url}/v2/models/breast-cancer/infer", json={"inputs": [{"name": "x", "shape": [1, 2],
-                                                                                "datatype": "FP64", "data": [1, 2]}]})
+    malformed = {"inputs": [{"name": "x", "shape": [1, 2], "datatype": "FP64", "data": [1, 2]}]}
+    bad = httpx.post(f"{url}/v2/models/breast-cancer/infer", json=malformed, headers=auth)
     print(f"a malformed request → {bad.status_code} {bad.json()['error']}")
     import tritonclient.grpc as grpcclient
 
     client = grpcclient.InferenceServerClient(grpc_target)
     tensor = grpcclient.InferInput("input-0", list(rows.shape), "FP64")
     tensor.set_data_from_numpy(rows.to_numpy())
-    result = client.infer("breast-cancer", [tensor])
+    result = client.infer("breast-cancer", [tensor], headers={"authorization": auth["Authorization"]})
+    with shipyard.Client(url) as sdk_client:  # binary V2; finds the local admin key by itself
+        print(f"shipyard.Client(...).predict → {sdk_client.predict('breast-cancer', rows).tolist()}")
     print(f"gRPC ModelInfer on {grpc_target} (tritonclient) → predict {result.as_numpy('predict').tolist()}")
 
 

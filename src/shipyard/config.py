@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -58,6 +58,46 @@ class ServerSettings(BaseModel):
     `serving={"cache": True}` at registration."""
     cache_entries: int = Field(10_000, ge=1)
     """Entries of the in-process response cache per model version (when Redis is not configured)."""
+    max_rows: int = Field(100_000, ge=1)
+    """Most rows (instances) one inference request may carry; more get 400 naming the limit."""
+    request_timeout_seconds: float = Field(30.0, gt=0, le=86_400)
+    """Longest an HTTP request may take before it is answered 504 (gRPC: DEADLINE_EXCEEDED)."""
+    tls_cert: Path | None = None
+    """PEM certificate chain: serve HTTPS and gRPC over TLS with it (needs `tls_key`)."""
+    tls_key: Path | None = Field(None, validate_default=True)
+    """PEM private key of `tls_cert`."""
+    insecure: bool = False
+    """Allow binding a non-loopback address with auth disabled (`security.auth = false`). Only for a
+    network where every client is trusted: each caller then acts as an admin."""
+    rate_limit_per_key: float | None = Field(None, gt=0)
+    """Inference requests per second allowed to each API key (or token subject, or client address
+    without auth); unset: no limit. Over it: 429 with Retry-After."""
+    rate_limit_per_model: float | None = Field(None, gt=0)
+    """Inference requests per second allowed to each model or deployment, all callers together; unset: no limit."""
+    rate_limit_burst: int | None = Field(None, ge=1)
+    """Requests allowed at once above the steady rate (the token bucket's size); unset: one second's worth."""
+    cors_origins: list[str] = Field(default_factory=list)
+    """Browser origins allowed to call the server cross-origin, e.g. `["https://app.example"]`; empty (the
+    default): no CORS headers at all, so browsers keep other sites out."""
+
+    @field_validator("tls_key")
+    @classmethod
+    def _check_tls_pair(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        # On tls_key with validate_default, so a certificate without a key is caught too.
+        cert = info.data.get("tls_cert")
+        if value is None and cert is not None:
+            raise ValueError("not set, but tls_cert is: TLS needs the certificate's private key too (--tls-key)")
+        if value is not None and cert is None:
+            raise ValueError("set without tls_cert: TLS needs the certificate too (--tls-cert)")
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _check_cors_origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if origin != "*" and (origin.split("://", 1)[0] not in ("http", "https") or origin.endswith("/")):
+                raise ValueError(f"{origin!r} is not an origin like https://app.example (scheme, host, optional port)")
+        return value
 
 
 class S3Settings(BaseModel):
@@ -148,7 +188,7 @@ class Settings(BaseSettings):
     artifacts_key_file: Path | None = None
     """A file holding the artifact key (same formats as `artifacts_key`); set one of the two, not both."""
     redis_url: str | None = None
-    """Redis for state shared by replicas (response cache; rate limits later), e.g. redis://127.0.0.1:6379/0."""
+    """Redis for state shared by replicas (response cache, rate limits), e.g. redis://127.0.0.1:6379/0."""
     user: str | None = None
     """Name recorded as the actor of registry changes. Default: the operating-system user."""
     registry: RegistrySettings = Field(default_factory=RegistrySettings)

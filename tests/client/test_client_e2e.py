@@ -60,8 +60,15 @@ def _wait_ready(url: str, proc: subprocess.Popen[str], deadline_s: float = 60) -
     raise AssertionError(f"shipyard serve at {url} was not ready within {deadline_s} s")
 
 
-def test_predict_over_the_network(server_url: str, models: Models) -> None:
+def test_predict_over_the_network(
+    server_url: str, models: Models, registry_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     X = models.cancer.iloc[200:260]
+    with shipyard.Client(server_url, api_key="sy_000000000000_wrong") as stranger:
+        with pytest.raises(shipyard.ShipyardError, match="401"):
+            stranger.predict("cancer", X)
+    # Like a user on the server's machine: the admin key the server created is found by itself.
+    monkeypatch.setenv("SHIPYARD_HOME", str(registry_home))
     with shipyard.Client(server_url) as client:
         assert client.is_ready()
         labels = client.predict("cancer", X)

@@ -9,7 +9,17 @@ import httpx
 import pytest
 
 import shipyard
-from shipyard.errors import Conflict, ModelNotFound, NotFound, NotReady, RequestTooLarge, ShipyardError
+from shipyard.errors import (
+    Conflict,
+    Forbidden,
+    ModelNotFound,
+    NotFound,
+    NotReady,
+    RateLimited,
+    RequestTooLarge,
+    ShipyardError,
+    Unauthorized,
+)
 
 
 def answering(status: int, body: Any = None, *, text: str | None = None) -> shipyard.Client:
@@ -27,7 +37,9 @@ def answering(status: int, body: Any = None, *, text: str | None = None) -> ship
         (503, {"error": "Model 'm' is not ready to serve: it is loading. Retry in a moment."}, NotReady, "Retry"),
         (500, {"error": "internal error", "request_id": "abc123"}, ShipyardError, "request id abc123"),
         (409, {"error": "busy"}, Conflict, "busy"),
-        (401, {"error": "missing API key"}, ShipyardError, "api_key"),
+        (401, {"error": "missing API key"}, Unauthorized, "api_key"),
+        (403, {"error": "viewer may not model.infer"}, Forbidden, "may not"),
+        (429, {"error": "Rate limit exceeded"}, RateLimited, "Rate limit"),
         (413, {"error": "too big"}, RequestTooLarge, "too big"),
         (404, {"error": "Model 'm' is not registered."}, ModelNotFound, "not registered"),
     ],

@@ -187,8 +187,9 @@ def test_nan_or_inf_where_training_had_none_is_refused(client: TestClient, bad_v
     tensor = httpclient.InferInput("input-0", list(X.shape), "FP64")
     tensor.set_data_from_numpy(X, binary_data=True)
     body, json_size = httpclient.InferenceServerClient.generate_request_body([tensor])
-    response = client.post("/v2/models/cancer/infer", content=body,
-                           headers={"Inference-Header-Content-Length": str(json_size)})
+    response = client.post(
+        "/v2/models/cancer/infer", content=body, headers={"Inference-Header-Content-Length": str(json_size)}
+    )
     assert response.status_code == 400
     assert "mean smoothness" in response.json()["error"] and "NaN or Inf" in response.json()["error"]
 
@@ -201,8 +202,9 @@ def test_binary_request_and_response(client: TestClient, cancer_data: Any) -> No
     tensor.set_data_from_numpy(X, binary_data=True)
     outputs = [httpclient.InferRequestedOutput("predict_proba", binary_data=True)]
     body, json_size = httpclient.InferenceServerClient.generate_request_body([tensor], outputs=outputs)
-    response = client.post("/v2/models/cancer/infer", content=body,
-                           headers={"Inference-Header-Content-Length": str(json_size)})
+    response = client.post(
+        "/v2/models/cancer/infer", content=body, headers={"Inference-Header-Content-Length": str(json_size)}
+    )
     assert response.status_code == 200
     header = response.headers["Inference-Header-Content-Length"]
     result = httpclient.InferenceServerClient.parse_response_body(response.content, header_length=int(header))

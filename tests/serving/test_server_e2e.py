@@ -28,6 +28,18 @@ from .._services import free_port
 
 pytestmark = pytest.mark.integration
 
+AUTH: dict[str, str] = {}
+"""The admin key the server created at its first start (auth is on by default)."""
+
+
+def auth() -> dict[str, str]:
+    """A fresh copy each time: tritonclient adds its own headers to the dict it is given."""
+    return dict(AUTH)
+
+
+def grpc_auth() -> dict[str, str]:
+    return {"authorization": AUTH["Authorization"]}
+
 
 def _wait_ready(url: str, proc: subprocess.Popen[str], deadline_s: float = 60) -> None:
     deadline = time.monotonic() + deadline_s
@@ -76,6 +88,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, cancer: Any) -> Iterator[tu
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(url, proc)
+        AUTH["Authorization"] = f"Bearer {(home / 'admin.key').read_text().strip()}"
         yield url, f"127.0.0.1:{grpc_port}", home
     finally:
         proc.terminate()
@@ -87,12 +100,14 @@ def test_tritonclient_http(server: tuple[str, str, Path], cancer: Any, binary: b
     data, model = cancer
     X = data.data.to_numpy()[:5]
     client = httpclient.InferenceServerClient(server[0].removeprefix("http://"))
-    assert client.is_server_live() and client.is_server_ready() and client.is_model_ready("cancer")
-    assert [i["name"] for i in client.get_model_metadata("cancer")["inputs"]] == list(data.data.columns)
+    assert client.is_server_live() and client.is_server_ready() and client.is_model_ready("cancer", headers=auth())
+    assert not client.is_model_ready("cancer")  # no credentials: 401
+    metadata = client.get_model_metadata("cancer", headers=auth())
+    assert [i["name"] for i in metadata["inputs"]] == list(data.data.columns)
     tensor = httpclient.InferInput("input-0", list(X.shape), "FP64")
     tensor.set_data_from_numpy(X, binary_data=binary)
     outputs = [httpclient.InferRequestedOutput(n, binary_data=binary) for n in ("predict", "predict_proba")]
-    result = client.infer("cancer", [tensor], outputs=outputs, request_id="abc")
+    result = client.infer("cancer", [tensor], outputs=outputs, request_id="abc", headers=auth())
     np.testing.assert_array_equal(result.as_numpy("predict"), model.predict(X))
     np.testing.assert_allclose(result.as_numpy("predict_proba"), model.predict_proba(X), rtol=1e-12)
     response = result.get_response()
@@ -103,18 +118,20 @@ def test_tritonclient_grpc(server: tuple[str, str, Path], cancer: Any) -> None:
     data, model = cancer
     X = data.data.to_numpy()[:4]
     client = grpcclient.InferenceServerClient(server[1])
-    assert client.is_server_live() and client.is_model_ready("cancer")
+    assert client.is_server_live() and client.is_model_ready("cancer", headers=grpc_auth())
     tensor = grpcclient.InferInput("input-0", list(X.shape), "FP64")
     tensor.set_data_from_numpy(X)
-    result = client.infer("cancer", [tensor], model_version="2")
+    with pytest.raises(Exception, match="UNAUTHENTICATED|Not authenticated"):
+        client.infer("cancer", [tensor])
+    result = client.infer("cancer", [tensor], model_version="2", headers=grpc_auth())
     np.testing.assert_array_equal(result.as_numpy("predict"), model.predict(X))
     assert result.get_response().model_version == "2"
     bad = grpcclient.InferInput("input-0", [1, 3], "FP64")
     bad.set_data_from_numpy(np.ones((1, 3)))
     with pytest.raises(Exception, match="INVALID_ARGUMENT|expected \\[rows, 30\\]"):
-        client.infer("cancer", [bad])
+        client.infer("cancer", [bad], headers=grpc_auth())
     with pytest.raises(Exception, match="NOT_FOUND|not registered"):
-        client.infer("cancr", [tensor])
+        client.infer("cancr", [tensor], headers=grpc_auth())
 
 
 def test_alias_moves_under_load_without_a_failed_request(server: tuple[str, str, Path], cancer: Any) -> None:
@@ -126,7 +143,7 @@ def test_alias_moves_under_load_without_a_failed_request(server: tuple[str, str,
     stop = threading.Event()
 
     def load() -> None:
-        with httpx.Client(base_url=url, timeout=10) as http:
+        with httpx.Client(base_url=url, timeout=10, headers=auth()) as http:
             while not stop.is_set():
                 response = http.post("/v2/models/cancer/infer", json=body)
                 if response.status_code != 200:
@@ -192,8 +209,9 @@ def test_two_workers_share_the_ports_and_both_see_alias_moves(
         _wait_ready(url, proc)
         grpc = grpcclient.InferenceServerClient(f"127.0.0.1:{grpc_port}")
         assert all(grpc.is_server_live() for _ in range(10))
+        assert grpc.is_model_ready("cancer", headers=grpc_auth())
         for _ in range(30):  # warm both workers (first load pays for importing scikit-learn)
-            assert httpx.post(f"{url}/v2/models/cancer/infer", json=body, timeout=30).status_code == 200
+            assert httpx.post(f"{url}/v2/models/cancer/infer", json=body, timeout=30, headers=auth()).status_code == 200
         registry.set_alias("cancer", "production", 2)
         deadline = time.monotonic() + 2.0
         streak = 0
@@ -202,10 +220,11 @@ def test_two_workers_share_the_ports_and_both_see_alias_moves(
             # means both have moved.
             while streak < 30:
                 assert time.monotonic() < deadline, "a worker kept serving the old version"
-                response = httpx.post(f"{url}/v2/models/cancer/infer", json=body, timeout=10)
+                response = httpx.post(f"{url}/v2/models/cancer/infer", json=body, timeout=10, headers=auth())
                 assert response.status_code == 200
                 streak = streak + 1 if response.json()["model_version"] == "2" else 0
             assert http.get("/v2/health/ready").status_code == 200
+            assert httpx.post(f"{url}/v2/models/cancer/infer", json=body).status_code == 401
     finally:
         registry.set_alias("cancer", "production", 1)
         registry.db.close()

@@ -8,7 +8,7 @@ import sys
 import typer
 
 from ..errors import ShipyardError
-from . import audit, models, serve
+from . import audit, keys, models, serve
 from ._output import fail
 
 app = typer.Typer(
@@ -19,6 +19,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(models.app, name="models")
+app.add_typer(keys.app, name="keys")
 app.command("audit")(audit.audit)
 app.command("serve")(serve.serve)
 

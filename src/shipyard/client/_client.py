@@ -23,11 +23,24 @@ Version = int | str | None
 Output = Literal["predict", "predict_proba"]
 
 
+def _local_key() -> str | None:
+    """The admin key a local server created at first start (`$SHIPYARD_HOME/admin.key`), if any."""
+    from ..config import load_settings
+    from ..security.bootstrap import read_local_key
+
+    try:
+        settings = load_settings()
+    except ConfigError:
+        return None
+    return read_local_key(settings.home, file_name=settings.security.admin_key_file)
+
+
 class Client:
     """A connection to a Shipyard inference server (or any V2 server with the binary extension).
 
     One `httpx.Client` is kept open and reused; close it with `close()` or a `with` block.
-    `api_key` is sent as `Authorization: Bearer <key>`. `transport` replaces httpx's network
+    `api_key` is sent as `Authorization: Bearer <key>`; without one, the admin key that a local
+    `shipyard serve` created in `$SHIPYARD_HOME` is used when there is one. `transport` replaces httpx's network
     transport (tests pass one that calls the app in-process; `httpx.HTTPTransport(verify=...)`
     sets TLS options).
 
@@ -49,6 +62,8 @@ class Client:
         self.url = url.rstrip("/")
         self.timeout = timeout
         headers = {"User-Agent": "shipyard-python-client"}
+        if api_key is None:
+            api_key = _local_key()
         if api_key is not None:
             headers["Authorization"] = f"Bearer {api_key}"
         self._http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout, transport=transport)

@@ -18,12 +18,15 @@ import httpx
 from ..errors import (
     AliasNotFound,
     Conflict,
+    Forbidden,
     ModelFailed,
     ModelNotFound,
     NotFound,
     NotReady,
+    RateLimited,
     RequestTooLarge,
     ShipyardError,
+    Unauthorized,
     ValidationFailed,
     VersionNotFound,
 )
@@ -41,8 +44,13 @@ def error_for(response: httpx.Response, model: str | None = None, version: str |
     if build is not None:
         return build(response, message, model, version)
     where = f"{response.request.method} {response.request.url}"
-    if status in (401, 403):
-        return ShipyardError(f"{where} was refused (HTTP {status}): {message.rstrip('.')}. Check the client's api_key.")
+    if status == 401:
+        return _with_message(Unauthorized(), f"{where} was refused (HTTP 401): {message} Check the client's api_key.")
+    if status == 403:
+        return _with_message(Forbidden("this key", "do that"), f"{where} was refused (HTTP 403): {message}")
+    if status == 429:
+        retry = response.headers.get("retry-after", "1")
+        return _with_message(RateLimited("this key", float(retry) if retry.isdigit() else 1.0), message)
     return ShipyardError(f"{where} failed with HTTP {status}: {message}")
 
 

@@ -32,13 +32,21 @@ class Action(StrEnum):
     AUDIT_READ = "audit.read"
 
 
-_READ = {Action.SERVER_READ, Action.MODEL_READ, Action.REGISTRY_READ, Action.DEPLOYMENT_READ,
-         Action.MONITORING_READ}
+_READ = {Action.SERVER_READ, Action.MODEL_READ, Action.REGISTRY_READ, Action.DEPLOYMENT_READ, Action.MONITORING_READ}
 
 PERMISSIONS: dict[Role, frozenset[Action]] = {
     Role.ADMIN: frozenset(Action),
-    Role.DEPLOYER: frozenset(_READ | {Action.MODEL_INFER, Action.REGISTRY_WRITE, Action.REGISTRY_APPROVE,
-                                      Action.DEPLOYMENT_WRITE, Action.FEEDBACK_WRITE, Action.AUDIT_READ}),
+    Role.DEPLOYER: frozenset(
+        _READ
+        | {
+            Action.MODEL_INFER,
+            Action.REGISTRY_WRITE,
+            Action.REGISTRY_APPROVE,
+            Action.DEPLOYMENT_WRITE,
+            Action.FEEDBACK_WRITE,
+            Action.AUDIT_READ,
+        }
+    ),
     Role.PREDICTOR: frozenset({Action.SERVER_READ, Action.MODEL_READ, Action.MODEL_INFER, Action.FEEDBACK_WRITE}),
     Role.VIEWER: frozenset(_READ),
 }

@@ -6,20 +6,25 @@ import asyncio
 import contextlib
 import gc
 import logging
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp
 
+from ..api import create_management_api
 from ..config import ServerSettings, Settings, load_settings
 from ..errors import ShipyardError
 from ..registry import Registry, open_registry
+from ..security.authenticator import Authenticator
+from ..security.http_auth import AuthMiddleware
 from .cache import CachePolicy
 from .dataplane import DataPlane
 from .http_errors import handle_shipyard_error, handle_unexpected
+from .middleware import http_middleware
 from .pool import BatchingDefaults, ModelPool
 from .resolver import ModelResolver
 from .rest_v1 import v1_routes
@@ -55,7 +60,7 @@ def create_plane(registry: Registry, server: ServerSettings, *, redis_url: str |
         batching=BatchingDefaults(server.max_batch_size, server.max_latency_ms),
         cache_policy=CachePolicy(enabled=server.cache, max_entries=server.cache_entries, redis_url=redis_url),
     )
-    return DataPlane(resolver, pool)
+    return DataPlane(resolver, pool, max_rows=server.max_rows)
 
 
 async def preload(plane: DataPlane) -> None:
@@ -64,39 +69,80 @@ async def preload(plane: DataPlane) -> None:
             await plane.served(name)
 
 
-def create_app(plane: DataPlane, server: ServerSettings, *, extra_tasks: tuple[Any, ...] = ()) -> Starlette:
-    """The app around a data plane. Its lifespan refreshes the registry snapshot in the background."""
+AppTask = Callable[[Starlette], Awaitable[None]]
+"""Background work run for the app's lifetime (e.g. the gRPC server), given the app."""
+
+
+def create_app(
+    plane: DataPlane,
+    server: ServerSettings,
+    *,
+    authenticator: Authenticator | None = None,
+    management: ASGIApp | None = None,
+    middleware: Sequence[Middleware] = (),
+    extra_tasks: Sequence[AppTask] = (),
+) -> Starlette:
+    """The app around a data plane: V2 and V1 routes, `/api/v1` when `management` is given.
+
+    Its lifespan refreshes the registry snapshot (and the authenticator's keys) in the background.
+    `middleware` is outermost first; put `AuthMiddleware` in it to protect every route.
+    """
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await plane.resolver.refresh()
+        if authenticator is not None:
+            await authenticator.refresh()
         if server.preload:
             await preload(plane)
         # Everything imported and loaded so far lives as long as the worker: keep it out of the
         # garbage collector's scans, which otherwise stall requests for tens of milliseconds.
         gc.freeze()
-        tasks = [asyncio.create_task(plane.resolver.run())] + [asyncio.create_task(t(plane)) for t in extra_tasks]
+        tasks = [asyncio.create_task(plane.resolver.run())]
+        if authenticator is not None:
+            tasks.append(asyncio.create_task(authenticator.run()))
+        tasks += [asyncio.ensure_future(task(app)) for task in extra_tasks]
         try:
             yield
         finally:
             for task in tasks:
                 task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            if authenticator is not None:
+                await authenticator.aclose()
 
+    routes: list[BaseRoute] = [*v2_routes(), *v1_routes(), Route("/debug/batching", batching_stats, methods=["GET"])]
+    if management is not None:
+        routes.insert(0, Mount("/api/v1", app=management))
     app = Starlette(
-        routes=[*v2_routes(), *v1_routes(), Route("/debug/batching", batching_stats, methods=["GET"])],
+        routes=routes,
         lifespan=lifespan,
+        middleware=list(middleware),
         exception_handlers={ShipyardError: handle_shipyard_error, Exception: handle_unexpected},
     )
     app.state.plane = plane
+    app.state.authenticator = authenticator
     app.state.max_body_bytes = server.max_body_bytes
     return app
 
 
-def build_app(settings: Settings | None = None) -> Starlette:
-    """The composition root of a server worker: settings → registry → data plane → app."""
+def build_app(settings: Settings | None = None, *, extra_tasks: Sequence[AppTask] = ()) -> Starlette:
+    """The composition root of a server worker: settings → registry → data plane, auth, API → app."""
     settings = settings or load_settings()
     registry = open_registry(settings)
-    return create_app(create_plane(registry, settings.server, redis_url=settings.redis_url), settings.server)
+    plane = create_plane(registry, settings.server, redis_url=settings.redis_url)
+    authenticator = Authenticator(registry.db, settings.security) if settings.security.auth else None
+    auth = Middleware(AuthMiddleware, authenticator=authenticator) if authenticator is not None else None
+    middleware = http_middleware(settings, redis_url=settings.redis_url, auth=auth)
+    management = create_management_api(registry, actor_default=settings.actor)
+    return create_app(
+        plane,
+        settings.server,
+        authenticator=authenticator,
+        management=management,
+        middleware=middleware,
+        extra_tasks=extra_tasks,
+    )
 
 
-__all__ = ["build_app", "create_app", "create_plane"]
+__all__ = ["AppTask", "build_app", "create_app", "create_plane"]

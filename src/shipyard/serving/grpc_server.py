@@ -8,6 +8,7 @@ id …)". This is the only module that imports grpc.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import uuid
@@ -20,12 +21,18 @@ import grpc
 from ..errors import (
     ConfigError,
     Conflict,
+    Forbidden,
     ModelFailed,
     NotFound,
     NotReady,
     PickleRefused,
+    RateLimited,
+    Unauthorized,
     ValidationFailed,
 )
+from ..security.access import authorize
+from ..security.authenticator import Authenticator
+from ..security.permissions import Action
 from .codec_grpc import (
     decode_infer_request,
     encode_infer_response,
@@ -47,6 +54,9 @@ _GRPC_STATUS: dict[type[BaseException], grpc.StatusCode] = {
     Conflict: grpc.StatusCode.FAILED_PRECONDITION,
     NotReady: grpc.StatusCode.UNAVAILABLE,
     PickleRefused: grpc.StatusCode.PERMISSION_DENIED,
+    Unauthorized: grpc.StatusCode.UNAUTHENTICATED,
+    Forbidden: grpc.StatusCode.PERMISSION_DENIED,
+    RateLimited: grpc.StatusCode.RESOURCE_EXHAUSTED,
     ModelFailed: grpc.StatusCode.INTERNAL,
 }
 
@@ -119,15 +129,46 @@ async def _abort(context: Context, exc: Exception, method: str) -> NoReturn:
 
 
 def _headers(context: Context) -> dict[str, str]:
-    # Binary metadata (keys ending in -bin) carries bytes; headers are text only.
-    return {key: value for key, value in context.invocation_metadata() or () if isinstance(value, str)}
+    # Binary metadata (keys ending in -bin) carries bytes; headers are text only. Credentials stop
+    # here: nothing past authentication (logs, the prediction log) may ever see them.
+    return {
+        key: value
+        for key, value in context.invocation_metadata() or ()
+        if isinstance(value, str) and key != "authorization"
+    }
+
+
+def _authorization(context: Context) -> str | None:
+    # Several `authorization` entries are joined, which no token matches: ambiguity fails closed.
+    values = [v for k, v in context.invocation_metadata() or () if k == "authorization" and isinstance(v, str)]
+    return ", ".join(values) if values else None
+
+
+def _peer_address(context: Context) -> str | None:
+    """`ipv4:10.0.0.5:51234` → `10.0.0.5`, `ipv6:[::1]:51234` → `::1`; anything else as gRPC gives it."""
+    peer: str = context.peer() or ""
+    kind, _, rest = peer.partition(":")
+    if kind in ("ipv4", "ipv6"):
+        host = rest.rpartition(":")[0]
+        return host.strip("[]") or None
+    return peer or None
 
 
 class InferenceServicer:
     """`inference.GRPCInferenceService`: each RPC decodes, calls the data plane and encodes."""
 
-    def __init__(self, plane: InferencePlane) -> None:
+    def __init__(self, plane: InferencePlane, authenticator: Authenticator | None = None) -> None:
         self._plane = plane
+        self._authenticator = authenticator
+
+    async def _authorize(self, context: Context, action: Action, model: str | None, method: str) -> None:
+        """The `authorization` metadata must allow `action` (on `model`): the same check as REST's."""
+        if self._authenticator is None:
+            return
+        principal = await self._authenticator.authenticate(
+            _authorization(context), source=_peer_address(context), what=f"gRPC {method}"
+        )
+        authorize(principal, action, model)
 
     @_mapping_errors
     async def ServerLive(self, request: pb.ServerLiveRequest, context: Context) -> pb.ServerLiveResponse:
@@ -139,23 +180,65 @@ class InferenceServicer:
 
     @_mapping_errors
     async def ModelReady(self, request: pb.ModelReadyRequest, context: Context) -> pb.ModelReadyResponse:
+        await self._authorize(context, Action.MODEL_READ, request.name, "ModelReady")
         ready = await self._plane.model_ready(request.name, request.version or None)
         return pb.ModelReadyResponse(ready=ready)
 
     @_mapping_errors
     async def ServerMetadata(self, request: pb.ServerMetadataRequest, context: Context) -> pb.ServerMetadataResponse:
+        await self._authorize(context, Action.SERVER_READ, None, "ServerMetadata")
         return encode_server_metadata(await self._plane.server_metadata())
 
     @_mapping_errors
     async def ModelMetadata(self, request: pb.ModelMetadataRequest, context: Context) -> pb.ModelMetadataResponse:
+        await self._authorize(context, Action.MODEL_READ, request.name, "ModelMetadata")
         return encode_model_metadata(await self._plane.model_metadata(request.name, request.version or None))
 
     @_mapping_errors
     async def ModelInfer(self, request: pb.ModelInferRequest, context: Context) -> pb.ModelInferResponse:
+        await self._authorize(context, Action.MODEL_INFER, request.model_name, "ModelInfer")
         decoded = decode_infer_request(request)
         version = request.model_version or None
         response = await self._plane.infer(request.model_name, decoded, version, headers=_headers(context))
         return encode_infer_response(response, typed=uses_typed_contents(request))
+
+
+class _DeadlineInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc ships no type hints
+    """Ends a ModelInfer still running after `seconds` with DEADLINE_EXCEEDED (a client's shorter deadline still wins).
+
+    The model call runs in a worker thread that cannot be interrupted: it finishes in the background
+    and its result is dropped.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    async def intercept_service(self, continuation: Callable[[Any], Awaitable[Any]], details: Any) -> Any:
+        handler = await continuation(details)
+        if handler is None or handler.unary_unary is None or not details.method.endswith("/ModelInfer"):
+            return handler
+        inner, seconds = handler.unary_unary, self.seconds
+
+        async def limited(request: Any, context: Context) -> Any:
+            timeout = asyncio.timeout(seconds)
+            try:
+                async with timeout:
+                    return await inner(request, context)
+            except TimeoutError:
+                if not timeout.expired():
+                    raise
+                logger.warning("gRPC ModelInfer timed out after %g s", seconds)
+                await context.abort(
+                    grpc.StatusCode.DEADLINE_EXCEEDED,
+                    f"the request took longer than {seconds:g} s and was stopped "
+                    "(SHIPYARD_SERVER__REQUEST_TIMEOUT_SECONDS); retry later, or send fewer rows",
+                )
+
+        return grpc.unary_unary_rpc_method_handler(
+            limited,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
 
 
 @dataclass(frozen=True)
@@ -182,12 +265,17 @@ async def start_grpc_server(
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
     tls: tuple[bytes, bytes] | None = None,
     reuse_port: bool = False,
+    authenticator: Authenticator | None = None,
+    request_timeout: float | None = None,
 ) -> GrpcServer:
     """Serve `inference.GRPCInferenceService` over `plane` on host:port (0 picks a free port).
 
     A message larger than `max_message_bytes`, either way, fails with RESOURCE_EXHAUSTED. `tls` is
     (private key, certificate chain), both PEM; without it the port is plaintext. Raises
-    ConfigError when the address cannot be bound (port in use, host not local).
+    ConfigError when the address cannot be bound (port in use, host not local). With an
+    `authenticator`, every RPC but ServerLive/ServerReady needs `authorization: Bearer …` metadata
+    allowing it (UNAUTHENTICATED / PERMISSION_DENIED otherwise); without one, none does. A ModelInfer
+    running longer than `request_timeout` seconds ends with DEADLINE_EXCEEDED.
     """
     options = [
         ("grpc.max_receive_message_length", max_message_bytes),
@@ -197,9 +285,10 @@ async def start_grpc_server(
         # `reuse_port` is for `--workers N`, where each worker process binds the same port on purpose.
         ("grpc.so_reuseport", 1 if reuse_port else 0),
     ]
-    server = grpc.aio.server(options=options)
+    interceptors = [_DeadlineInterceptor(request_timeout)] if request_timeout else None
+    server = grpc.aio.server(options=options, interceptors=interceptors)
     # The generated grpc module has no annotations.
-    add_GRPCInferenceServiceServicer_to_server(InferenceServicer(plane), server)  # type: ignore[no-untyped-call]
+    add_GRPCInferenceServiceServicer_to_server(InferenceServicer(plane, authenticator), server)  # type: ignore[no-untyped-call]
     address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     try:
         if tls is None:

@@ -7,6 +7,7 @@ Unexpected exceptions are logged with a traceback and a request id; the client g
 from __future__ import annotations
 
 import logging
+import math
 import uuid
 
 from starlette.requests import Request
@@ -15,13 +16,16 @@ from starlette.responses import Response
 from ..errors import (
     ArtifactIntegrityError,
     Conflict,
+    Forbidden,
     MissingDependency,
     ModelFailed,
     NotFound,
     NotReady,
     PickleRefused,
+    RateLimited,
     RequestTooLarge,
     ShipyardError,
+    Unauthorized,
     UnsupportedModel,
     ValidationFailed,
     VersionArchived,
@@ -38,6 +42,9 @@ _HTTP_STATUS: dict[type[ShipyardError], int] = {
     RequestTooLarge: 413,
     Conflict: 409,
     PickleRefused: 403,
+    Unauthorized: 401,
+    Forbidden: 403,
+    RateLimited: 429,
     NotReady: 503,
     ModelFailed: 500,
     ArtifactIntegrityError: 500,
@@ -53,9 +60,20 @@ def json_error(status: int, message: str, request_id: str | None = None) -> Resp
     return Response(encode_error(message, request_id), status_code=status, media_type="application/json")
 
 
+def _headers(exc: ShipyardError) -> dict[str, str]:
+    if isinstance(exc, Unauthorized):
+        error = "" if exc.reason == "missing credentials" else ', error="invalid_token"'
+        return {"WWW-Authenticate": f'Bearer realm="shipyard"{error}'}
+    if isinstance(exc, RateLimited):
+        return {"Retry-After": str(max(1, math.ceil(exc.retry_after)))}
+    return {}
+
+
 async def handle_shipyard_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ShipyardError)  # registered for ShipyardError only
-    return json_error(http_status(exc), str(exc))
+    response = json_error(http_status(exc), str(exc))
+    response.headers.update(_headers(exc))
+    return response
 
 
 async def handle_unexpected(request: Request, exc: Exception) -> Response:

@@ -6,33 +6,34 @@ process builds the same `Settings` through `worker_app()`, the factory uvicorn c
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 import os
 import warnings
-from typing import Any
 
 from starlette.applications import Starlette
 
 from ..config import ServerSettings, Settings, load_settings
-from ..registry import open_registry
-from .app import create_app, create_plane
-from .dataplane import DataPlane
+from .app import AppTask, build_app
+from .transport import TlsFiles, check_exposure, load_tls
 
 logger = logging.getLogger(__name__)
 
 
-def _grpc_task(server: ServerSettings) -> Any:
-    async def run(plane: DataPlane) -> None:
-        import asyncio
-
+def _grpc_task(server: ServerSettings, tls: TlsFiles | None) -> AppTask:
+    async def run(app: Starlette) -> None:
         from .grpc_server import start_grpc_server
 
         grpc = await start_grpc_server(
-            plane,
+            app.state.plane,
             server.host,
             server.grpc_port or 0,
             max_message_bytes=server.max_body_bytes,
+            tls=None if tls is None else (tls.key_pem, tls.cert_pem),
             reuse_port=server.workers > 1,  # every worker binds the same port on purpose
+            request_timeout=server.request_timeout_seconds,
+            authenticator=app.state.authenticator,
         )
         try:
             await asyncio.Event().wait()  # until the lifespan cancels this task
@@ -48,10 +49,9 @@ def worker_app() -> Starlette:
     # The pool feeds arrays to models trained on numeric DataFrames once it has checked they answer
     # the same (see ServedModel.predict); scikit-learn would otherwise warn on every call.
     warnings.filterwarnings("ignore", message="X does not have valid feature names")
-    registry = open_registry(settings)
-    extra = (_grpc_task(settings.server),) if settings.server.grpc_port is not None else ()
-    plane = create_plane(registry, settings.server, redis_url=settings.redis_url)
-    return create_app(plane, settings.server, extra_tasks=extra)
+    tls = load_tls(settings.server)
+    extra = (_grpc_task(settings.server, tls),) if settings.server.grpc_port is not None else ()
+    return build_app(settings, extra_tasks=extra)
 
 
 def export_settings(server: ServerSettings) -> None:
@@ -60,15 +60,24 @@ def export_settings(server: ServerSettings) -> None:
         key = f"SHIPYARD_SERVER__{name.upper()}"
         if value is None:
             os.environ[key] = "null"  # read back as None (Settings' env_parse_none_str)
+        elif isinstance(value, list | dict):
+            os.environ[key] = json.dumps(value)  # pydantic-settings reads complex values as JSON
         else:
             os.environ[key] = str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def run_server(settings: Settings, *, log_level: str = "warning") -> None:
+    """Serve HTTP (and gRPC) until interrupted.
+
+    Raises ConfigError before anything listens when the TLS files are unusable, or when the address
+    is reachable from other machines while auth is off and `server.insecure` is not set.
+    """
     import uvicorn
 
-    export_settings(settings.server)
     server = settings.server
+    check_exposure(server, auth=settings.security.auth)
+    tls = load_tls(server)
+    export_settings(server)
     uvicorn.run(
         "shipyard.serving.server:worker_app",
         factory=True,
@@ -80,6 +89,8 @@ def run_server(settings: Settings, *, log_level: str = "warning") -> None:
         log_level=log_level,
         access_log=False,
         timeout_graceful_shutdown=30,
+        ssl_certfile=None if tls is None else str(tls.cert_file),
+        ssl_keyfile=None if tls is None else str(tls.key_file),
     )
 
 

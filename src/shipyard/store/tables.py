@@ -94,4 +94,33 @@ class AuditEventRow(Base):
     source: Mapped[str | None] = mapped_column(String(255))
 
 
-__all__ = ["AliasRow", "ApprovalRow", "AuditEventRow", "Base", "ModelVersionRow", "RegisteredModel", "utcnow"]
+class ApiKeyRow(Base):
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    """Public part of the key (`sy_<id>_<secret>`): names it in lists, logs and audit events."""
+    name: Mapped[str] = mapped_column(String(128))
+    description: Mapped[str | None] = mapped_column(Text)
+    # sha256 of the secret, never the secret. Secrets are 256 random bits, so nobody can guess one
+    # from its hash and a slow password hash (bcrypt, argon2) would only cost time on every request.
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    roles: Mapped[list[Any]] = mapped_column(JSON)
+    scope: Mapped[list[Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(255))
+    expires_at: Mapped[datetime | None] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()
+    revoked_by: Mapped[str | None] = mapped_column(String(255))
+    last_used_at: Mapped[datetime | None] = mapped_column()
+
+
+__all__ = [
+    "AliasRow",
+    "ApiKeyRow",
+    "ApprovalRow",
+    "AuditEventRow",
+    "Base",
+    "ModelVersionRow",
+    "RegisteredModel",
+    "utcnow",
+]
