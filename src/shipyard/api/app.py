@@ -10,7 +10,7 @@ from starlette.exceptions import HTTPException
 from .. import __version__
 from ..errors import ShipyardError
 from ..registry import Registry
-from . import audit, catalog, lifecycle, uploads
+from . import audit, catalog, keys, lifecycle, uploads
 from .errors import InternalErrorMiddleware, handle_http_exception, handle_shipyard_error, handle_validation_error
 from .openapi import install_openapi
 
@@ -57,7 +57,7 @@ def create_management_api(
         },
     )
     app.add_middleware(InternalErrorMiddleware)
-    for module in (catalog, lifecycle, uploads, audit):
+    for module in (catalog, lifecycle, uploads, audit, keys):
         app.include_router(module.router)
     app.state.registry = registry
     app.state.actor_default = actor_default
