@@ -27,6 +27,9 @@ ROUTES = {
     ("get", "/models/{name}/diff"),
     ("get", "/versions"),
     ("get", "/audit"),
+    ("post", "/keys"),
+    ("get", "/keys"),
+    ("delete", "/keys/{key_id}"),
 }
 # What `shipyard models ...` and `shipyard audit` do, and the route that does it here.
 CLI_PARITY = {
