@@ -28,8 +28,11 @@ def app_and_admin(tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, str]]]
 
 def test_create_list_revoke(app_and_admin: tuple[TestClient, dict[str, str]]) -> None:
     client, admin = app_and_admin
-    created = client.post("/api/v1/keys", json={"name": "app", "roles": ["predictor"], "scope": ["churn"],
-                                                "expires": "30d"}, headers=admin)
+    created = client.post(
+        "/api/v1/keys",
+        json={"name": "app", "roles": ["predictor"], "scope": ["churn"], "expires": "30d"},
+        headers=admin,
+    )
     assert created.status_code == 201, created.text
     body = created.json()
     assert body["key"].startswith(f"sy_{body['id']}_") and body["roles"] == ["predictor"]
@@ -46,9 +49,15 @@ def test_create_list_revoke(app_and_admin: tuple[TestClient, dict[str, str]]) ->
 
 @pytest.mark.parametrize(
     "body",
-    [{}, {"name": "x"}, {"name": "x", "roles": []}, {"name": "x", "roles": ["root"]},
-     {"name": "x", "roles": ["viewer"], "expires": "yesterday"}, {"name": "", "roles": ["viewer"]},
-     {"name": "x", "roles": "viewer"}],
+    [
+        {},
+        {"name": "x"},
+        {"name": "x", "roles": []},
+        {"name": "x", "roles": ["root"]},
+        {"name": "x", "roles": ["viewer"], "expires": "yesterday"},
+        {"name": "", "roles": ["viewer"]},
+        {"name": "x", "roles": "viewer"},
+    ],
 )
 def test_bad_key_requests_are_400_and_store_nothing(
     app_and_admin: tuple[TestClient, dict[str, str]], body: dict[str, object]
