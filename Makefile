@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: install system-deps demo test check lint format lock bench-profile grpc-stubs clean
+.PHONY: install system-deps demo test check lint format lock bench-profile bench-serving grpc-stubs clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,11 @@ grpc-stubs: install
 
 bench-profile: install
 	$(PY) bench/profile/bench_profile.py
+
+# Creates bench/.venvs/{mlserver,mlflow} on first use; needs wrk (apt-get install wrk).
+bench-serving: install
+	@command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
+	python3 bench/serving/run.py
 
 # Re-pin every dependency from the current .venv (run after changing pyproject.toml).
 lock:
