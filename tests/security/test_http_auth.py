@@ -127,6 +127,7 @@ def test_bad_expired_and_revoked_credentials_are_401(
     _, expired = KeyService(sqlite_db, clock=lambda: now - timedelta(hours=2)).create(
         "old", ["admin"], expires_at=now - timedelta(hours=1), actor="alice"
     )
+    service.create("spare", ["admin"], actor="alice")  # the last admin key cannot be revoked
     revoked_info, revoked = service.create("gone", ["admin"], actor="alice")
     service.revoke(revoked_info.id, actor="alice")
     cases = {

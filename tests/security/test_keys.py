@@ -155,3 +155,20 @@ def test_expiry_parsing(text: str, expected: datetime) -> None:
 def test_bad_expiry_names_the_field(text: str) -> None:
     with pytest.raises(ValidationFailed, match="expires"):
         parse_expiry(text, NOW)
+
+
+def test_the_last_active_admin_key_cannot_be_revoked(db_url: str) -> None:
+    from shipyard.errors import Conflict
+    from shipyard.security.keys import KeyService
+    from shipyard.store import open_database
+
+    service = KeyService(open_database(db_url))
+    first, _ = service.create("first", ["admin"], actor="alice")
+    viewer, _ = service.create("viewer", ["viewer"], actor="alice")
+    with pytest.raises(Conflict, match="last active admin key"):
+        service.revoke(first.id, actor="alice")
+    second, _ = service.create("second", ["admin", "viewer"], actor="alice")
+    assert service.revoke(first.id, actor="alice").status() == "revoked"
+    assert service.revoke(viewer.id, actor="alice").status() == "revoked"
+    with pytest.raises(Conflict):
+        service.revoke(second.id, actor="alice")

@@ -28,3 +28,21 @@ class SlowModel:
         rows = np.asarray(data, dtype=float)
         self.calls.append(len(rows))
         return rows.sum(axis=1)
+
+
+class HangModel:
+    """Sums each row; takes `hang_seconds` on a batch holding the value 99 and `slow_seconds` on one
+    holding 50 (a model stuck, and one merely slow, inside its own code)."""
+
+    hang_seconds = 4.0
+    slow_seconds = 0.2
+
+    def predict(self, data: Any) -> Any:
+        import time
+
+        rows = np.asarray(data, dtype=float)
+        if np.any(rows == 99):
+            time.sleep(self.hang_seconds)
+        elif np.any(rows == 50):
+            time.sleep(self.slow_seconds)
+        return rows.reshape(len(rows), -1).sum(axis=1)

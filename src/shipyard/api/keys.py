@@ -76,7 +76,7 @@ def list_keys(service: ServiceDep, include_revoked: Annotated[bool, Query(alias=
     return [KeyOut.model_validate(info.to_dict()) for info in service.list(include_revoked)]
 
 
-@router.delete("/keys/{key_id}", responses=error_responses(404))
+@router.delete("/keys/{key_id}", responses=error_responses(404, 409))
 def revoke_key(key_id: str, service: ServiceDep, actor: ActorDep, request: Request) -> KeyOut:
     """Revoke a key; every worker and replica refuses it within about two seconds."""
     return KeyOut.model_validate(service.revoke(key_id, actor=actor, source=_source(request)).to_dict())

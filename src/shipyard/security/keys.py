@@ -18,7 +18,7 @@ from typing import Any, TypeAlias
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..errors import KeyNotFound, ValidationFailed
+from ..errors import Conflict, KeyNotFound, ValidationFailed
 from ..registry.uri import NAME_PATTERN
 from ..store import Database, record_event
 from ..store.tables import ApiKeyRow, utcnow
@@ -260,6 +260,7 @@ class KeyService:
             if row is None:
                 raise KeyNotFound(key_id)
             if row.revoked_at is None:
+                self._keep_an_admin(session, row)
                 row.revoked_at, row.revoked_by = self._clock(), actor
                 record_event(
                     session,
@@ -271,6 +272,22 @@ class KeyService:
                     source=source,
                 )
             return _info(row)
+
+    def _keep_an_admin(self, session: Session, row: ApiKeyRow) -> None:
+        """Refuse to revoke the last usable admin key: nobody could create keys any more."""
+        if Role.ADMIN.value not in (row.roles or []):
+            return
+        now = self._clock()
+        admins = [
+            other
+            for other in session.scalars(select(ApiKeyRow).where(ApiKeyRow.revoked_at.is_(None)))
+            if Role.ADMIN.value in (other.roles or []) and (other.expires_at is None or as_utc(other.expires_at) > now)
+        ]
+        if [a.id for a in admins] == [row.id]:
+            raise Conflict(
+                f"Key {row.id} is the last active admin key; revoking it would lock every admin out. "
+                "Create another admin key first (`shipyard keys create --role admin`)."
+            )
 
     def count(self) -> int:
         """How many keys exist, revoked ones included."""

@@ -23,6 +23,7 @@ import anyio.to_thread
 import numpy as np
 import pandas as pd
 
+from ..errors import ArtifactNotFound, NotReady
 from ..flavors.base import LoadedModel
 from ..registry import ModelVersion, Registry
 from ..schema import Signature
@@ -161,6 +162,13 @@ class ModelPool:
         started = time.monotonic()
         try:
             served = await anyio.to_thread.run_sync(self._load_sync, key)
+        except (ArtifactNotFound, OSError) as exc:
+            # The artifact store is unreachable (a missing folder or bucket, a network error): models
+            # already loaded keep serving; this one cannot load now, and the caller may retry. The
+            # details (paths, bucket URLs) go to the log, not to the client.
+            self.load_failures += 1
+            logger.error("cannot load %s v%s: %s", key[0], key[1], exc)
+            raise NotReady(key[0], "its artifact could not be read from the artifact store") from exc
         except Exception:
             self.load_failures += 1
             raise
