@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -126,7 +127,7 @@ def postgres_schema(server_url: str) -> Iterator[str]:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
-__all__ = ["free_port", "postgres_schema", "postgres_server", "redis_server", "unavailable"]
+__all__ = ["free_port", "postgres_schema", "postgres_server", "redis_server", "unavailable", "wait_ready"]
 
 
 def _redis_answers(url: str) -> bool:
@@ -171,3 +172,20 @@ def redis_server() -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def wait_ready(url: str, proc: subprocess.Popen[str], deadline_s: float = 60, **httpx_options: Any) -> None:
+    """Poll a `shipyard serve` process's readiness with a deadline; fail early if it exits."""
+    import httpx
+
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"shipyard serve exited early: {proc.stderr.read() if proc.stderr else ''}")
+        try:
+            if httpx.get(f"{url}/v2/health/ready", timeout=1, **httpx_options).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    raise AssertionError(f"shipyard serve at {url} was not ready within {deadline_s} s")

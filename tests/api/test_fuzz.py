@@ -27,7 +27,7 @@ from starlette.applications import Starlette
 from shipyard.config import Settings
 from shipyard.registry import open_registry
 from shipyard.security.bootstrap import ensure_admin_key
-from shipyard.serving.app import build_app
+from shipyard.server import build_app
 from shipyard.serving.v2_openapi import v2_openapi
 
 # Per operation. SHIPYARD_FUZZ_EXAMPLES raises it for a longer run (docs/security.md, "Fuzzing").

@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 from shipyard.config import Settings
 from shipyard.registry import open_registry
 from shipyard.security.bootstrap import ensure_admin_key
-from shipyard.serving.app import build_app
+from shipyard.server import build_app
 
 
 @pytest.fixture

@@ -5,11 +5,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,7 +15,7 @@ import pytest
 import shipyard
 from shipyard.errors import ModelNotFound
 
-from .._services import free_port
+from .._services import free_port, wait_ready
 from .conftest import Models
 
 pytestmark = pytest.mark.integration
@@ -37,27 +35,13 @@ def server_url(registry_home: Path) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_ready(url, proc)
+        wait_ready(url, proc)
         yield url
     finally:
         proc.terminate()
         proc.wait(timeout=30)
         if proc.stderr is not None:
             proc.stderr.close()
-
-
-def _wait_ready(url: str, proc: subprocess.Popen[str], deadline_s: float = 60) -> None:
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"shipyard serve exited early: {proc.stderr.read() if proc.stderr else ''}")
-        try:
-            if httpx.get(f"{url}/v2/health/ready", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    raise AssertionError(f"shipyard serve at {url} was not ready within {deadline_s} s")
 
 
 def test_predict_over_the_network(

@@ -24,7 +24,7 @@ from sklearn.preprocessing import StandardScaler
 from shipyard.config import Settings
 from shipyard.registry import open_registry
 
-from .._services import free_port
+from .._services import free_port, wait_ready
 
 pytestmark = pytest.mark.integration
 
@@ -39,20 +39,6 @@ def auth() -> dict[str, str]:
 
 def grpc_auth() -> dict[str, str]:
     return {"authorization": AUTH["Authorization"]}
-
-
-def _wait_ready(url: str, proc: subprocess.Popen[str], deadline_s: float = 60) -> None:
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"server exited early: {proc.stderr.read() if proc.stderr else ''}")
-        try:
-            if httpx.get(f"{url}/v2/health/ready", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    raise AssertionError("server not ready in time")
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +73,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, cancer: Any) -> Iterator[tu
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_ready(url, proc)
+        wait_ready(url, proc)
         AUTH["Authorization"] = f"Bearer {(home / 'admin.key').read_text().strip()}"
         yield url, f"127.0.0.1:{grpc_port}", home
     finally:
@@ -206,7 +192,7 @@ def test_two_workers_share_the_ports_and_both_see_alias_moves(
     body = {"inputs": [{"name": "x", "shape": [1, 30], "datatype": "FP64", "data": row.ravel().tolist()}]}
     registry = open_registry(Settings(home=home, user="alice"))
     try:
-        _wait_ready(url, proc)
+        wait_ready(url, proc)
         grpc = grpcclient.InferenceServerClient(f"127.0.0.1:{grpc_port}")
         assert all(grpc.is_server_live() for _ in range(10))
         assert grpc.is_model_ready("cancer", headers=grpc_auth())

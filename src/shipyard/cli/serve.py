@@ -28,7 +28,7 @@ def serve(
 ) -> None:
     """Serve every registered model over V2 REST + gRPC and V1 (`{m}` = model name or NAME/versions/V)."""
     from ..registry import open_registry
-    from ..serving.server import run_server
+    from ..server import run_server
     from ..serving.transport import check_exposure, load_tls
 
     overrides: dict[str, Any] = {

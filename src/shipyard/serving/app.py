@@ -1,4 +1,5 @@
-"""The ASGI application: `create_app` wires given parts (tests), `build_app` builds them from settings."""
+"""The ASGI application: `create_app` wires given parts. The composition root that builds them from
+settings is `shipyard.server.build_app` (an edge: it also mounts the management API)."""
 
 from __future__ import annotations
 
@@ -15,16 +16,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp
 
-from ..api import create_management_api
-from ..config import ServerSettings, Settings, load_settings
+from ..config import ServerSettings
 from ..errors import ShipyardError
-from ..registry import Registry, open_registry
+from ..registry import Registry
 from ..security.authenticator import Authenticator
-from ..security.http_auth import AuthMiddleware
 from .cache import CachePolicy
 from .dataplane import DataPlane
 from .http_errors import handle_shipyard_error, handle_unexpected
-from .middleware import http_middleware
 from .pool import BatchingDefaults, ModelPool
 from .resolver import ModelResolver
 from .rest_v1 import v1_routes
@@ -126,23 +124,4 @@ def create_app(
     return app
 
 
-def build_app(settings: Settings | None = None, *, extra_tasks: Sequence[AppTask] = ()) -> Starlette:
-    """The composition root of a server worker: settings → registry → data plane, auth, API → app."""
-    settings = settings or load_settings()
-    registry = open_registry(settings)
-    plane = create_plane(registry, settings.server, redis_url=settings.redis_url)
-    authenticator = Authenticator(registry.db, settings.security) if settings.security.auth else None
-    auth = Middleware(AuthMiddleware, authenticator=authenticator) if authenticator is not None else None
-    middleware = http_middleware(settings, redis_url=settings.redis_url, auth=auth)
-    management = create_management_api(registry, actor_default=settings.actor)
-    return create_app(
-        plane,
-        settings.server,
-        authenticator=authenticator,
-        management=management,
-        middleware=middleware,
-        extra_tasks=extra_tasks,
-    )
-
-
-__all__ = ["AppTask", "build_app", "create_app", "create_plane"]
+__all__ = ["AppTask", "create_app", "create_plane"]

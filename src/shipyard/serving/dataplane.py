@@ -122,9 +122,16 @@ class DataPlane:
         return previous
 
     async def infer(
-        self, name: str, request: InferRequest, version: str | None = None, *, headers: Mapping[str, str] | None = None
+        self,
+        name: str,
+        request: InferRequest,
+        version: str | None = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        served: ServedModel | None = None,
     ) -> InferResponse:
-        served = await self.served(name, version)
+        """Answer `request`; `served` is the model an adapter already resolved (saves resolving twice)."""
+        served = served or await self.served(name, version)
         rows, count = self._rows(served, request)
         wanted = self._wanted_outputs(served, request)
         cache, key = served.cache, ""

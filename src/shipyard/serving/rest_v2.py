@@ -72,10 +72,11 @@ def _encode(response: InferResponse, binary: set[str] | bool) -> Response:
 
 async def infer(request: Request) -> Response:
     params = request.path_params
-    await _plane(request).resolver.resolve(params["model"], params.get("version"))  # 404 before any 400
+    plane = _plane(request)
+    served = await plane.served(params["model"], params.get("version"))  # 404 before any 400
     infer_request, _ = await _decode(request)
-    response = await _plane(request).infer(
-        params["model"], infer_request, params.get("version"), headers=request.headers
+    response = await plane.infer(
+        params["model"], infer_request, params.get("version"), headers=request.headers, served=served
     )
     return _encode(response, _wants_binary(infer_request))
 

@@ -1,7 +1,7 @@
-"""Running the server: uvicorn for HTTP (one or more worker processes) and gRPC in each worker.
+"""What each server worker runs beside HTTP, and how workers share settings and cores.
 
 `shipyard serve` writes its options into the environment as `SHIPYARD_SERVER__*`, so every worker
-process builds the same `Settings` through `worker_app()`, the factory uvicorn calls.
+process builds the same `Settings` (see `shipyard.server`, the composition root uvicorn calls).
 """
 
 from __future__ import annotations
@@ -10,18 +10,19 @@ import asyncio
 import json
 import logging
 import os
-import warnings
 
 from starlette.applications import Starlette
 
-from ..config import ServerSettings, Settings, load_settings
-from .app import AppTask, build_app
-from .transport import TlsFiles, check_exposure, load_tls
+from ..config import ServerSettings
+from .app import AppTask
+from .transport import TlsFiles
 
 logger = logging.getLogger(__name__)
 
 
-def _grpc_task(server: ServerSettings, tls: TlsFiles | None) -> AppTask:
+def grpc_task(server: ServerSettings, tls: TlsFiles | None) -> AppTask:
+    """The gRPC server of one worker, started and stopped with the app's lifespan."""
+
     async def run(app: Starlette) -> None:
         from .grpc_server import start_grpc_server
 
@@ -41,17 +42,6 @@ def _grpc_task(server: ServerSettings, tls: TlsFiles | None) -> AppTask:
             await grpc.stop(grace=5)
 
     return run
-
-
-def worker_app() -> Starlette:
-    """The app of one worker process (uvicorn's factory)."""
-    settings = load_settings()
-    # The pool feeds arrays to models trained on numeric DataFrames once it has checked they answer
-    # the same (see ServedModel.predict); scikit-learn would otherwise warn on every call.
-    warnings.filterwarnings("ignore", message="X does not have valid feature names")
-    tls = load_tls(settings.server)
-    extra = (_grpc_task(settings.server, tls),) if settings.server.grpc_port is not None else ()
-    return build_app(settings, extra_tasks=extra)
 
 
 def export_settings(server: ServerSettings) -> None:
@@ -78,33 +68,4 @@ def limit_model_threads(workers: int) -> None:
         os.environ.setdefault(variable, per_worker)
 
 
-def run_server(settings: Settings, *, log_level: str = "warning") -> None:
-    """Serve HTTP (and gRPC) until interrupted.
-
-    Raises ConfigError before anything listens when the TLS files are unusable, or when the address
-    is reachable from other machines while auth is off and `server.insecure` is not set.
-    """
-    import uvicorn
-
-    server = settings.server
-    check_exposure(server, auth=settings.security.auth)
-    tls = load_tls(server)
-    export_settings(server)
-    limit_model_threads(server.workers)
-    uvicorn.run(
-        "shipyard.serving.server:worker_app",
-        factory=True,
-        host=server.host,
-        port=server.port,
-        workers=server.workers,
-        loop="uvloop",
-        http="httptools",
-        log_level=log_level,
-        access_log=False,
-        timeout_graceful_shutdown=30,
-        ssl_certfile=None if tls is None else str(tls.cert_file),
-        ssl_keyfile=None if tls is None else str(tls.key_file),
-    )
-
-
-__all__ = ["export_settings", "limit_model_threads", "run_server", "worker_app"]
+__all__ = ["export_settings", "grpc_task", "limit_model_threads"]
