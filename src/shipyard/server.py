@@ -18,6 +18,7 @@ from .registry import open_registry
 from .security.authenticator import Authenticator
 from .security.http_auth import AuthMiddleware
 from .serving.app import AppTask, create_app, create_plane
+from .serving.background import JobRunner
 from .serving.middleware import http_middleware
 from .serving.server import export_settings, grpc_task, limit_model_threads
 from .serving.transport import check_exposure, load_tls
@@ -30,6 +31,8 @@ def build_app(settings: Settings | None = None, *, extra_tasks: Sequence[AppTask
     plane = create_plane(registry, settings.server, redis_url=settings.redis_url)
     authenticator = Authenticator(registry.db, settings.security) if settings.security.auth else None
     auth = Middleware(AuthMiddleware, authenticator=authenticator) if authenticator is not None else None
+    jobs = JobRunner(registry.db)
+    # Features add their observers to `plane` and their background work to `jobs` here.
     return create_app(
         plane,
         settings.server,
@@ -37,6 +40,7 @@ def build_app(settings: Settings | None = None, *, extra_tasks: Sequence[AppTask
         management=create_management_api(registry, actor_default=settings.actor),
         middleware=http_middleware(settings, redis_url=settings.redis_url, auth=auth),
         extra_tasks=extra_tasks,
+        jobs=jobs,
     )
 
 

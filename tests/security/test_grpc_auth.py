@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Coroutine, Iterator, Mapping
+from collections.abc import Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
 import grpc
@@ -13,6 +13,7 @@ import pytest
 from shipyard.config import SecuritySettings
 from shipyard.security.authenticator import Authenticator
 from shipyard.security.keys import KeyService
+from shipyard.serving.events import INTERNAL, CallContext
 from shipyard.serving.grpc_server import GrpcServer, start_grpc_server
 from shipyard.serving.proto import grpc_predict_v2_pb2 as pb
 from shipyard.serving.proto.grpc_predict_v2_pb2_grpc import GRPCInferenceServiceStub
@@ -45,9 +46,9 @@ class EchoPlane:
         return True
 
     async def infer(
-        self, name: str, request: InferRequest, version: str | None = None, *, headers: Mapping[str, str] | None = None
+        self, name: str, request: InferRequest, version: str | None = None, *, call: CallContext = INTERNAL
     ) -> InferResponse:
-        self.headers = dict(headers or {})
+        self.headers = dict(call.headers)
         return InferResponse(name, list(request.inputs), model_version="1")
 
 

@@ -7,7 +7,7 @@ import datetime
 import ipaddress
 import logging
 import threading
-from collections.abc import Callable, Coroutine, Iterator, Mapping
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -27,6 +27,7 @@ from shipyard.errors import (
     VersionArchived,
     closest,
 )
+from shipyard.serving.events import INTERNAL, CallContext
 from shipyard.serving.grpc_server import GrpcServer, grpc_status, start_grpc_server
 from shipyard.serving.proto import grpc_predict_v2_pb2 as pb
 from shipyard.serving.proto.grpc_predict_v2_pb2_grpc import GRPCInferenceServiceStub
@@ -123,10 +124,10 @@ class FakePlane:
         request: InferRequest,
         version: str | None = None,
         *,
-        headers: Mapping[str, str] | None = None,
+        call: CallContext = INTERNAL,
     ) -> InferResponse:
         self._check(name)
-        self.headers = dict(headers or {})
+        self.headers = dict(call.headers)
         outputs = MODELS[name](request)
         if request.outputs:
             wanted = {o.name for o in request.outputs}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-from collections.abc import AsyncIterator, Coroutine, Iterator, Mapping
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from typing import Any, TypeVar
 
 import numpy as np
@@ -21,6 +21,7 @@ from tritonclient.utils import InferenceServerException
 
 from shipyard.config import ServerSettings, Settings, load_settings
 from shipyard.errors import ConfigError
+from shipyard.serving.events import INTERNAL, CallContext
 from shipyard.serving.grpc_server import GrpcServer, start_grpc_server
 from shipyard.serving.middleware import SecurityHeadersMiddleware, TimeoutMiddleware, http_middleware
 from shipyard.serving.protocol import InferRequest, InferResponse, InferTensor, ModelMetadata, ServerMetadata
@@ -126,7 +127,7 @@ class SlowPlane:
         return True
 
     async def infer(
-        self, name: str, request: InferRequest, version: str | None = None, *, headers: Mapping[str, str] | None = None
+        self, name: str, request: InferRequest, version: str | None = None, *, call: CallContext = INTERNAL
     ) -> InferResponse:
         if name == "slow":
             await asyncio.sleep(FOREVER)

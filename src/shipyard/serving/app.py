@@ -20,6 +20,7 @@ from ..config import ServerSettings
 from ..errors import ShipyardError
 from ..registry import Registry
 from ..security.authenticator import Authenticator
+from .background import JobRunner
 from .cache import CachePolicy
 from .dataplane import DataPlane
 from .http_errors import handle_shipyard_error, handle_unexpected
@@ -79,10 +80,12 @@ def create_app(
     management: ASGIApp | None = None,
     middleware: Sequence[Middleware] = (),
     extra_tasks: Sequence[AppTask] = (),
+    jobs: JobRunner | None = None,
 ) -> Starlette:
     """The app around a data plane: V2 and V1 routes, `/api/v1` when `management` is given.
 
-    Its lifespan refreshes the registry snapshot (and the authenticator's keys) in the background.
+    Its lifespan refreshes the registry snapshot (and the authenticator's keys) in the background
+    and runs `jobs` (each on one worker at a time, under its lease).
     `middleware` is outermost first; put `AuthMiddleware` in it to protect every route.
     """
 
@@ -99,6 +102,8 @@ def create_app(
         tasks = [asyncio.create_task(plane.resolver.run())]
         if authenticator is not None:
             tasks.append(asyncio.create_task(authenticator.run()))
+        if jobs is not None and jobs.jobs:
+            tasks.append(asyncio.create_task(jobs.run()))
         tasks += [asyncio.ensure_future(task(app)) for task in extra_tasks]
         try:
             yield
@@ -120,6 +125,7 @@ def create_app(
     )
     app.state.plane = plane
     app.state.authenticator = authenticator
+    app.state.jobs = jobs
     app.state.max_body_bytes = server.max_body_bytes
     return app
 

@@ -5,11 +5,23 @@ from __future__ import annotations
 from starlette.requests import Request
 
 from ..errors import RequestTooLarge, ValidationFailed
+from .events import CallContext
 
 # curl -d sends application/x-www-form-urlencoded unless told otherwise; treating that as JSON is what
 # users of KServe and MLServer expect. Anything else that is not JSON is refused with a 400.
 JSON_TYPES = ("application/json", "", "application/x-www-form-urlencoded")
 BINARY_HEADER = "inference-header-content-length"
+
+
+# Credentials stop at authentication: nothing downstream (logs, the prediction log) may see them.
+_PRIVATE_HEADERS = frozenset({"authorization", "cookie", "x-api-key"})
+
+
+def http_call(request: Request, protocol: str) -> CallContext:
+    """The call as the data plane sees it: protocol, the authenticated caller, headers without credentials."""
+    principal = request.scope.get("state", {}).get("principal")
+    headers = {k: v for k, v in request.headers.items() if k not in _PRIVATE_HEADERS}
+    return CallContext(protocol, getattr(principal, "subject", None), headers)
 
 
 async def read_body(request: Request, limit: int) -> bytes:

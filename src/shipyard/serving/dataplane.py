@@ -6,8 +6,10 @@ method here and format the result. Nothing in this module knows about HTTP or gR
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Awaitable
 from typing import Any
 
 import numpy as np
@@ -17,6 +19,7 @@ from ..errors import ModelFailed, ShipyardError, ValidationFailed
 from ..schema import FieldSpec, Signature
 from .cache import cache_key
 from .datatypes import v2_datatype
+from .events import INTERNAL, CallContext, InferenceObserver, InferenceRecord, new_request_id, now
 from .pool import ModelPool, ServedModel
 from .protocol import InferRequest, InferResponse, InferTensor, ModelMetadata, ServerMetadata, TensorMetadata
 from .resolver import ModelResolver
@@ -66,6 +69,11 @@ class DataPlane:
         # The version each name's default route serves now; during a hot-swap it stays on the old
         # version until the new one has loaded in the background.
         self._current: dict[str, int] = {}
+        self.observers: list[InferenceObserver] = []
+
+    def add_observer(self, observer: InferenceObserver) -> None:
+        """Tell `observer` about every inference from now on (metrics, prediction log, deployment guards)."""
+        self.observers.append(observer)
 
     async def live(self) -> bool:
         return True
@@ -127,28 +135,81 @@ class DataPlane:
         request: InferRequest,
         version: str | None = None,
         *,
-        headers: Mapping[str, str] | None = None,
+        call: CallContext = INTERNAL,
         served: ServedModel | None = None,
     ) -> InferResponse:
-        """Answer `request`; `served` is the model an adapter already resolved (saves resolving twice)."""
+        """Answer `request`; `served` is the model an adapter already resolved (saves resolving twice).
+
+        The response carries the request's id, or one made up here, so a caller can send feedback
+        about it later; every observer hears of the inference, answered or failed.
+        """
+        if request.id is None:
+            request.id = new_request_id()
+        if not self.observers:
+            return await self._answer(name, request, version, served, None)
+        record = InferenceRecord(request.id, name, name, 0, "primary", now(), 0.0, 0, "ok", call)
+        start = time.perf_counter()
+        try:
+            response = await self._answer(name, request, version, served, record)
+        except Exception as exc:
+            record.status = type(exc).__name__
+            record.latency_seconds = time.perf_counter() - start
+            self._notify(record)
+            raise
+        record.latency_seconds = time.perf_counter() - start
+        waits = self._notify(record)
+        if waits:  # e.g. the prediction log's group commit: acknowledged means logged
+            await asyncio.gather(*waits)
+        return response
+
+    def _notify(self, record: InferenceRecord) -> list[Awaitable[None]]:
+        waits = []
+        for observer in self.observers:
+            try:
+                wait = observer.observe(record)
+            except Exception:  # an observer's bug must not fail the request it watches
+                logger.exception("observer %r failed on request %s", observer, record.request_id)
+                continue
+            if wait is not None:
+                waits.append(wait)
+        return waits
+
+    async def _answer(
+        self,
+        name: str,
+        request: InferRequest,
+        version: str | None,
+        served: ServedModel | None,
+        record: InferenceRecord | None,
+    ) -> InferResponse:
         served = served or await self.served(name, version)
+        number = served.version.version
+        if record is not None:
+            record.model, record.version = served.version.name, number
         rows, count = self._rows(served, request)
         wanted = self._wanted_outputs(served, request)
+        if record is not None:
+            record.inputs, record.rows = rows, count
+            record.input_names = served.plan.names if served.plan is not None else ()
         cache, key = served.cache, ""
+        outputs: dict[str, Any] | None = None
         if cache is not None:
-            key = cache_key(name, served.version.version, wanted, rows)
-            hit = await cache.get(key)
-            if hit is not None:
-                return self._response(name, served, request, wanted, hit)
-        try:
-            outputs = await served.batcher.submit(rows, count, wanted)
-        except ShipyardError:
-            raise
-        except Exception as exc:
-            logger.exception("model %s v%s failed on request %s", name, served.version.version, request.id)
-            raise ModelFailed(name, served.version.version) from exc
-        if cache is not None:
-            await cache.put(key, outputs)
+            key = cache_key(name, number, wanted, rows)
+            outputs = await cache.get(key)
+            if record is not None:
+                record.cached = outputs is not None
+        if outputs is None:
+            try:
+                outputs = await served.batcher.submit(rows, count, wanted)
+            except ShipyardError:
+                raise
+            except Exception as exc:
+                logger.exception("model %s v%s failed on request %s", name, number, request.id)
+                raise ModelFailed(name, number) from exc
+            if cache is not None:
+                await cache.put(key, outputs)
+        if record is not None:
+            record.outputs = {n: outputs[n] for n in wanted}
         return self._response(name, served, request, wanted, outputs)
 
     def _response(

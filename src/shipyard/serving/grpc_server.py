@@ -12,7 +12,7 @@ import asyncio
 import functools
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, NoReturn, Protocol, TypeAlias, TypeVar
 
@@ -40,6 +40,7 @@ from .codec_grpc import (
     encode_server_metadata,
     uses_typed_contents,
 )
+from .events import CallContext
 from .proto import grpc_predict_v2_pb2 as pb
 from .proto.grpc_predict_v2_pb2_grpc import add_GRPCInferenceServiceServicer_to_server
 from .protocol import InferRequest, InferResponse, ModelMetadata, ServerMetadata
@@ -89,7 +90,7 @@ class InferencePlane(Protocol):
         request: InferRequest,
         version: str | None = None,
         *,
-        headers: Mapping[str, str] | None = None,
+        call: CallContext = ...,
     ) -> InferResponse: ...
 
 
@@ -161,14 +162,18 @@ class InferenceServicer:
         self._plane = plane
         self._authenticator = authenticator
 
-    async def _authorize(self, context: Context, action: Action, model: str | None, method: str) -> None:
-        """The `authorization` metadata must allow `action` (on `model`): the same check as REST's."""
+    async def _authorize(self, context: Context, action: Action, model: str | None, method: str) -> str | None:
+        """The `authorization` metadata must allow `action` (on `model`): the same check as REST's.
+
+        Returns the caller's subject (None when auth is off).
+        """
         if self._authenticator is None:
-            return
+            return None
         principal = await self._authenticator.authenticate(
             _authorization(context), source=_peer_address(context), what=f"gRPC {method}"
         )
         authorize(principal, action, model)
+        return principal.subject
 
     @_mapping_errors
     async def ServerLive(self, request: pb.ServerLiveRequest, context: Context) -> pb.ServerLiveResponse:
@@ -196,10 +201,11 @@ class InferenceServicer:
 
     @_mapping_errors
     async def ModelInfer(self, request: pb.ModelInferRequest, context: Context) -> pb.ModelInferResponse:
-        await self._authorize(context, Action.MODEL_INFER, request.model_name, "ModelInfer")
+        caller = await self._authorize(context, Action.MODEL_INFER, request.model_name, "ModelInfer")
         decoded = decode_infer_request(request)
         version = request.model_version or None
-        response = await self._plane.infer(request.model_name, decoded, version, headers=_headers(context))
+        call = CallContext("grpc", caller, _headers(context))
+        response = await self._plane.infer(request.model_name, decoded, version, call=call)
         return encode_infer_response(response, typed=uses_typed_contents(request))
 
 

@@ -15,7 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..errors import ValidationFailed
-from .body import check_content_type, read_body
+from .body import check_content_type, http_call, read_body
 from .codec_json import load_json
 from .dataplane import DataPlane
 from .datatypes import v2_datatype
@@ -74,7 +74,9 @@ async def predict(request: Request) -> Response:
     body = load_json(await read_body(request, request.app.state.max_body_bytes), "body")
     plane: DataPlane = request.app.state.plane
     name = request.path_params["model"]
-    response = await plane.infer(name, InferRequest(tensors_from_v1(body)), request.path_params.get("version"))
+    response = await plane.infer(
+        name, InferRequest(tensors_from_v1(body)), request.path_params.get("version"), call=http_call(request, "v1")
+    )
     predictions = next((t for t in response.outputs if t.name == "predict"), response.outputs[0]).data
     if predictions.dtype.kind in ("O", "U", "S"):
         listed: Any = [v.decode("utf-8", "replace") if isinstance(v, bytes) else v for v in predictions.tolist()]

@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .body import BINARY_HEADER, check_content_type, read_body
+from .body import BINARY_HEADER, check_content_type, http_call, read_body
 from .codec_binary import decode_binary_request, encode_infer_response_binary
 from .codec_json import decode_infer_request, encode_infer_response, encode_metadata
 from .dataplane import DataPlane
@@ -74,10 +74,9 @@ async def infer(request: Request) -> Response:
     params = request.path_params
     plane = _plane(request)
     served = await plane.served(params["model"], params.get("version"))  # 404 before any 400
-    infer_request, _ = await _decode(request)
-    response = await plane.infer(
-        params["model"], infer_request, params.get("version"), headers=request.headers, served=served
-    )
+    infer_request, binary = await _decode(request)
+    call = http_call(request, "v2-binary" if binary else "v2")
+    response = await plane.infer(params["model"], infer_request, params.get("version"), call=call, served=served)
     return _encode(response, _wants_binary(infer_request))
 
 

@@ -1,20 +1,14 @@
-"""The metadata schema, as SQLAlchemy 2 declarative tables. Alembic migrations create it."""
+"""Registry, approvals, audit trail and API keys."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-class Base(DeclarativeBase):
-    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, datetime: DateTime(timezone=True)}
+from .base import Base, utcnow
 
 
 class RegisteredModel(Base):
@@ -114,13 +108,4 @@ class ApiKeyRow(Base):
     last_used_at: Mapped[datetime | None] = mapped_column()
 
 
-__all__ = [
-    "AliasRow",
-    "ApiKeyRow",
-    "ApprovalRow",
-    "AuditEventRow",
-    "Base",
-    "ModelVersionRow",
-    "RegisteredModel",
-    "utcnow",
-]
+__all__ = ["AliasRow", "ApiKeyRow", "ApprovalRow", "AuditEventRow", "ModelVersionRow", "RegisteredModel"]

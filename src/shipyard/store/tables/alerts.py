@@ -1,0 +1,5 @@
+"""Alert rules and alert history."""
+
+from __future__ import annotations
+
+__all__: list[str] = []

@@ -1,0 +1,5 @@
+"""Batch scoring jobs."""
+
+from __future__ import annotations
+
+__all__: list[str] = []

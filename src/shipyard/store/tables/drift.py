@@ -1,0 +1,5 @@
+"""Drift results and per-model drift settings."""
+
+from __future__ import annotations
+
+__all__: list[str] = []

@@ -1,0 +1,5 @@
+"""Retraining policies and runs."""
+
+from __future__ import annotations
+
+__all__: list[str] = []
