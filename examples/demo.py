@@ -1,5 +1,7 @@
 """`make demo`: train a model on a bundled data set, register it with its data, promote it, show the
-registry, then serve it with `shipyard serve` and send it V2 (REST and gRPC) and V1 requests.
+registry, then serve it with `shipyard serve` and send it V2 (REST and gRPC) and V1 requests; then
+(`demo_operations.py`) roll a second version out as a canary under traffic, post ground truth, and
+show the prediction log, quality, drift, metrics and a batch scoring job.
 
 Everything lands in $SHIPYARD_HOME (default ./.shipyard): a SQLite database and a folder of artifacts.
 """
@@ -14,6 +16,7 @@ import time
 from typing import Any
 
 import httpx
+from demo_operations import roll_out_and_observe
 from sklearn.datasets import load_breast_cancer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, roc_auc_score
@@ -22,6 +25,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import shipyard
+from shipyard.config import load_settings
+from shipyard.security.bootstrap import read_local_key
 
 
 def cli(*args: str) -> None:
@@ -59,13 +64,12 @@ def main() -> None:
 
     cli("models", "list")
     cli("models", "show", "breast-cancer@production")
-    serve_and_send_traffic(X_test)
+    serve_and_send_traffic((X_train, X_test, y_train, y_test))
     print(
-        "\nWhere to look: the registry is in ./.shipyard (shipyard.db + artifacts/). Try\n"
+        "\nThe registry is in ./.shipyard (shipyard.db + artifacts/). Try\n"
         "  .venv/bin/shipyard models show breast-cancer\n"
-        "  .venv/bin/shipyard models diff breast-cancer 1 2   (after a second `make demo`)\n"
-        "  .venv/bin/shipyard audit\n"
-        "  .venv/bin/shipyard serve      # then: curl localhost:8080/v2/models/breast-cancer"
+        "  .venv/bin/shipyard models diff breast-cancer 1 2\n"
+        "  .venv/bin/shipyard audit"
     )
 
 
@@ -78,12 +82,15 @@ def free_port(preferred: int) -> int:
         return int(sock.getsockname()[1])
 
 
-def serve_and_send_traffic(X_test: Any) -> None:
+def serve_and_send_traffic(data: Any) -> None:
+    X_test = data[1]
     port, grpc_port = free_port(8080), free_port(8081)
     print(f"\n$ shipyard serve --port {port} --grpc-port {grpc_port}", flush=True)
+    # Shorter background intervals than the defaults, so the demo sees canary steps and log segments quickly.
+    quick = {"SHIPYARD_DEPLOYMENTS__CONTROLLER_SECONDS": "1", "SHIPYARD_MONITORING__LOG_FLUSH_SECONDS": "1"}
     server = subprocess.Popen(
         [sys.executable, "-m", "shipyard", "serve", "--port", str(port), "--grpc-port", str(grpc_port)],
-        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        env={**os.environ, "PYTHONWARNINGS": "ignore", **quick},
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -97,15 +104,15 @@ def serve_and_send_traffic(X_test: Any) -> None:
             if time.monotonic() > deadline or server.poll() is not None:
                 raise SystemExit("the server did not become ready")
             time.sleep(0.1)
-        send_requests(url, f"127.0.0.1:{grpc_port}", X_test)
+        key = send_requests(url, f"127.0.0.1:{grpc_port}", X_test)
+        roll_out_and_observe(url, key, load_settings().home, data)
     finally:
         server.terminate()
         server.wait(timeout=30)
 
 
-def send_requests(url: str, grpc_target: str, X_test: Any) -> None:
-    from shipyard.config import load_settings
-    from shipyard.security.bootstrap import read_local_key
+def send_requests(url: str, grpc_target: str, X_test: Any) -> str:
+    """Calls over every protocol; returns the local admin key the server created."""
 
     # Auth is on from the first start: the server created an admin key and kept it for local tools.
     key = read_local_key(load_settings().home)
@@ -140,6 +147,7 @@ def send_requests(url: str, grpc_target: str, X_test: Any) -> None:
     with shipyard.Client(url) as sdk_client:  # binary V2; finds the local admin key by itself
         print(f"shipyard.Client(...).predict → {sdk_client.predict('breast-cancer', rows).tolist()}")
     print(f"gRPC ModelInfer on {grpc_target} (tritonclient) → predict {result.as_numpy('predict').tolist()}")
+    return key
 
 
 if __name__ == "__main__":

@@ -76,6 +76,14 @@ class ServerSettings(BaseModel):
     """Inference requests per second allowed to each model or deployment, all callers together; unset: no limit."""
     rate_limit_burst: int | None = Field(None, ge=1)
     """Requests allowed at once above the steady rate (the token bucket's size); unset: one second's worth."""
+    drain_seconds: float = Field(2.0, ge=0, le=300)
+    """After SIGTERM, how long each worker keeps serving while its readiness (`/v2/health/ready`, gRPC
+    ServerReady) already answers "not ready", so load balancers stop sending; then it stops accepting,
+    finishes the requests in flight and exits 0. 0 stops accepting at once (SIGINT always does)."""
+    worker_memory_mb: int = Field(0, ge=0)
+    """Memory limit of each worker process (RLIMIT_DATA: private writable memory, shared libraries' code
+    not counted); 0 = none. An allocation past it raises MemoryError in the model that made it, which
+    fails that request alone (500 naming the limit) while the server and other models keep answering."""
     cors_origins: list[str] = Field(default_factory=list)
     """Browser origins allowed to call the server cross-origin, e.g. `["https://app.example"]`; empty (the
     default): no CORS headers at all, so browsers keep other sites out."""
@@ -106,6 +114,132 @@ class S3Settings(BaseModel):
     access_key_id: str | None = None
     secret_access_key: SecretStr | None = None
     region: str | None = None
+
+
+class RetrainSettings(BaseModel):
+    """Retraining runs and their triggers (see docs/retraining.md)."""
+
+    check_seconds: float = Field(60.0, gt=0, le=86_400)
+    """How often the server checks every retraining policy's triggers (on one worker of all replicas)."""
+    lease_seconds: float = Field(60.0, ge=1, le=3600)
+    """A run holds the lease `retrain:<model>` this long without renewing it (it renews every third of
+    it while it runs); the run of a process that died is marked failed once the lease has lapsed."""
+    work_dir: Path | None = None
+    """Folder for the runs' working folders (`$SHIPYARD_RETRAIN_DIR`); default: the system temp folder."""
+    max_log_bytes: int = Field(256 * 1024, ge=1024, le=64 * 2**20)
+    """How much of a run's log is stored (its end, when longer)."""
+
+
+class DeploymentSettings(BaseModel):
+    """Deployments: canary controller, per-arm figures, shadow traffic (see docs/deployments.md)."""
+
+    controller_seconds: float = Field(5.0, gt=0, le=3600)
+    """How often the canary controller (one worker of all replicas) checks guards and advances steps."""
+    flush_seconds: float = Field(2.0, gt=0, le=300)
+    """How often each worker publishes its per-arm figures (requests, errors, latency) to the database."""
+    sample_retention_hours: float = Field(24.0, gt=0, le=24 * 366)
+    """Per-arm figures older than this are deleted by the controller."""
+    status_window_seconds: float = Field(60.0, gt=0, le=86_400)
+    """Window of the req/s, error rate and latency figures `deploy status` shows."""
+    shadow_queue: int = Field(1000, ge=1, le=1_000_000)
+    """Copies waiting for a shadow arm per worker; when full, new copies are dropped (and counted)."""
+    shadow_concurrency: int = Field(2, ge=1, le=256)
+    """Shadow copies answered at once per worker."""
+
+
+class MonitoringSettings(BaseModel):
+    """Monitoring: the prediction log, feedback and quality (see docs/monitoring.md)."""
+
+    log_mode: Literal["durable", "fast", "off"] = "durable"
+    """`durable`: a request is answered only once its log entry is on disk (a write-ahead file per worker,
+    fsynced with group commit); `fast`: answered at once, the file written at least every second, so a
+    killed worker loses at most about the last second (counted and reported at the next start); `off`."""
+    log_url: str | None = None
+    """Where the prediction log's Parquet segments go: a folder or an fsspec URL such as `s3://bucket/log`
+    (S3 reached with the `s3` settings). Default: `<home>/predictions`."""
+    log_queue_size: int = Field(10_000, ge=1, le=10_000_000)
+    """Records waiting for the write-ahead file per worker; when full, `fast` drops (and counts) new ones and
+    `durable` answers 503 rather than acknowledge what it could not record."""
+    log_flush_seconds: float = Field(5.0, gt=0, le=3600)
+    """How often each worker turns its write-ahead file into Parquet segments: a logged request becomes
+    readable (`shipyard logs`, the API, DuckDB) within about this (longer while the store is unreachable)."""
+    log_fast_write_seconds: float = Field(0.2, gt=0, le=1.0)
+    """`fast` mode: how often queued records are written to the write-ahead file (at most 1 s)."""
+    log_recover_seconds: float = Field(30.0, gt=0, le=86_400)
+    """How often each worker looks for write-ahead files of dead workers to convert (also done at start)."""
+    log_settings_refresh_seconds: float = Field(1.0, gt=0, le=60)
+    """How often each worker re-reads the per-model redaction settings (drop/hash fields)."""
+    hash_salt: SecretStr | None = None
+    """Salt of the sha256 of hashed input fields. Unset: a random salt kept in `<home>/log-salt` (replicas
+    sharing a log must then set the same salt here, or hashes differ between them)."""
+    feedback_max_items: int = Field(10_000, ge=1, le=1_000_000)
+    """Most feedback items one request may carry."""
+    feedback_lookup_hours: float = Field(24.0, gt=0, le=24 * 366)
+    """Feedback without `model`: how far back the prediction log is searched for its request id."""
+    quality_every_seconds: float = Field(60.0, gt=0, le=86_400)
+    """How often the quality job recomputes each model's latest quality figures (one worker of all replicas)."""
+    quality_window_seconds: float = Field(3600.0, gt=0, le=366 * 86_400)
+    """The window of predictions (by prediction time) the quality job scores."""
+
+    # Metrics and alerts (docs/monitoring.md, "Metrics" and "Alerts").
+    metrics: bool = True
+    """Count requests, batches and model loads (a few µs per request) and serve `GET /metrics`."""
+    metrics_public: bool = False
+    """Let `GET /metrics` be read without credentials (otherwise it needs `monitoring.read`): only for a
+    Prometheus scraping over a private network. The figures name models but hold no inputs or keys."""
+    metrics_dir: Path | None = None
+    """Folder of the workers' metric files (each run gets a fresh `run-<pid>` folder in it, stale ones are
+    removed at start). Default: `<home>/run/metrics`."""
+    metrics_sample_seconds: float = Field(1.0, gt=0, le=60)
+    """How often each worker copies its gauges (loaded models, prediction-log backlog and drops)."""
+    traffic_flush_seconds: float = Field(10.0, gt=0, le=300)
+    """How often each worker publishes its request figures (per minute) to the database, where the
+    error-rate, latency and no-traffic alert rules read them across workers and replicas."""
+    traffic_retention_hours: float = Field(24.0, gt=0, le=24 * 366)
+    """Per-minute request figures older than this are deleted (by the alert job)."""
+    figures_cache_seconds: float = Field(5.0, ge=0, le=3600)
+    """How long the latest drift and quality figures read for `/metrics` are reused before reading again."""
+    alerts: bool = True
+    """Evaluate the alert rules in the server (one worker of all replicas)."""
+    alert_interval_seconds: float = Field(30.0, gt=0, le=3600)
+    """How often the alert rules are evaluated."""
+    alert_cooldown_seconds: float = Field(600.0, ge=0, le=7 * 86_400)
+    """An alert fired again within this (per alert key: rule and subject) is recorded as a repeat and not
+    sent again; a rule may set its own."""
+    alert_webhooks: list[str] = Field(default_factory=list)
+    """Webhook URLs every alert without notifiers of its own is POSTed to (JSON), e.g. rollbacks and
+    failed retraining runs; alerts are always written to the log too."""
+    alert_webhook_attempts: int = Field(4, ge=1, le=20)
+    """Tries per webhook delivery (the first included) before it is recorded as failed."""
+    alert_webhook_backoff_seconds: float = Field(0.5, gt=0, le=60)
+    """Wait before the first retry; doubled before each next one."""
+    alert_webhook_timeout_seconds: float = Field(5.0, gt=0, le=120)
+    """Time limit of one webhook POST."""
+
+    @field_validator("alert_webhooks")
+    @classmethod
+    def _check_alert_webhooks(cls, value: list[str]) -> list[str]:
+        for url in value:
+            if url.split("://", 1)[0] not in ("http", "https") or "://" not in url:
+                raise ValueError(f"{url!r} is not an http(s) URL")
+        return value
+
+
+class DriftSettings(BaseModel):
+    """Drift of inputs and predictions against each version's reference profile (see docs/drift.md)."""
+
+    schedule: bool = True
+    """Evaluate the drift of every model with logged predictions in the server (one worker of all replicas)."""
+    interval_seconds: float = Field(3600.0, ge=1, le=7 * 86_400)
+    """How often the scheduled drift job runs."""
+    window_seconds: float = Field(3600.0, gt=0, le=366 * 86_400)
+    """The window of the prediction log each scheduled run compares with the reference (the last hour)."""
+    min_rows: int = Field(100, ge=1)
+    """A scheduled run skips a model version with fewer logged rows than this in its window."""
+    threads: int | None = Field(None, ge=1, le=256)
+    """Columns compared at once; default: the machine's cores."""
+    retention_days: float = Field(90.0, gt=0, le=36_600)
+    """Stored drift runs older than this are deleted by the scheduled job."""
 
 
 RoleName = Literal["admin", "deployer", "predictor", "viewer"]
@@ -195,6 +329,10 @@ class Settings(BaseSettings):
     server: ServerSettings = Field(default_factory=ServerSettings)
     s3: S3Settings = Field(default_factory=S3Settings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
+    monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
+    drift: DriftSettings = Field(default_factory=DriftSettings)
+    deployments: DeploymentSettings = Field(default_factory=DeploymentSettings)
+    retrain: RetrainSettings = Field(default_factory=RetrainSettings)
 
     @field_validator("db_url")
     @classmethod
@@ -236,6 +374,10 @@ class Settings(BaseSettings):
         return (self.cache_dir or self.home / "cache").resolve()
 
     @property
+    def resolved_log_url(self) -> str:
+        return self.monitoring.log_url or str((self.home / "predictions").resolve())
+
+    @property
     def actor(self) -> str:
         return self.user or os.environ.get("USER") or getpass.getuser()
 
@@ -251,4 +393,15 @@ def load_settings(**overrides: Any) -> Settings:
         raise ConfigError(setting, err["msg"].removeprefix("Value error, ")) from exc
 
 
-__all__ = ["RegistrySettings", "S3Settings", "SecuritySettings", "ServerSettings", "Settings", "load_settings"]
+__all__ = [
+    "DeploymentSettings",
+    "DriftSettings",
+    "MonitoringSettings",
+    "RegistrySettings",
+    "RetrainSettings",
+    "S3Settings",
+    "SecuritySettings",
+    "ServerSettings",
+    "Settings",
+    "load_settings",
+]

@@ -8,17 +8,29 @@
     │   ├── VersionNotFound
     │   ├── AliasNotFound
     │   ├── ArtifactNotFound
-    │   └── KeyNotFound
+    │   ├── KeyNotFound
+    │   ├── DriftRunNotFound
+    │   ├── NoDriftData                   no logged rows in a drift window
+    │   ├── BatchJobNotFound
+    │   ├── DeploymentNotFound
+    │   ├── RetrainPolicyNotFound
+    │   ├── RetrainRunNotFound
+    │   └── AlertRuleNotFound
     ├── ValidationFailed (ValueError)       caller input does not fit (names the field)
     ├── UnsupportedModel (TypeError)        no flavor can save this object
     ├── Conflict (RuntimeError)             the request clashes with current state
     │   ├── ApprovalRequired
-    │   └── VersionArchived
+    │   ├── VersionArchived
+    │   ├── NoReferenceProfile            drift needs a version registered with data
+    │   └── RetrainRunInProgress         runs never overlap for one model
     ├── RequestTooLarge (ValueError)        a body or message over the configured limit
     ├── ArtifactIntegrityError (RuntimeError) stored bytes do not match their sha256
     │   └── ArtifactDecryptionError         an encrypted artifact: other key, no key, or altered
     ├── NotReady (RuntimeError)             a model cannot serve yet (loading, draining); retry
+    ├── DatabaseUnavailable (RuntimeError)  the metadata database cannot be reached (503); retry
     ├── ModelFailed (RuntimeError)          the model raised while predicting (cause chained)
+    ├── BatchFailed (RuntimeError)          a batch job stopped on a chunk (cause chained); resumable
+    ├── RetrainFailed (RuntimeError)        a step of a retraining run failed (names the step)
     ├── Unauthorized (PermissionError)      no valid credentials (401)
     ├── Forbidden (PermissionError)         credentials whose role or scope does not allow it (403)
     ├── RateLimited (RuntimeError)          too many requests for a key or deployment (429)
@@ -109,6 +121,60 @@ class KeyNotFound(NotFound):
         self.key_id = key_id
 
 
+class DeploymentNotFound(NotFound):
+    def __init__(self, name: str, suggestions: Sequence[str] = ()) -> None:
+        super().__init__(
+            f"Deployment {name!r} does not exist.{_hint(suggestions)} "
+            "Run `shipyard deploy list` to see deployments, or create it with `shipyard deploy create`."
+        )
+        self.name, self.suggestions = name, list(suggestions)
+
+
+class RetrainPolicyNotFound(NotFound):
+    def __init__(self, model: str) -> None:
+        super().__init__(
+            f"Model {model!r} has no retraining policy. Set one with `shipyard retrain policy set {model} "
+            "--file policy.yaml` (see docs/retraining.md)."
+        )
+        self.model = model
+
+
+class RetrainRunNotFound(NotFound):
+    def __init__(self, run_id: str) -> None:
+        super().__init__(f"Retraining run {run_id!r} does not exist. Run `shipyard retrain list` to see the runs.")
+        self.run_id = run_id
+
+
+class AlertRuleNotFound(NotFound):
+    def __init__(self, name: str, suggestions: Sequence[str] = ()) -> None:
+        super().__init__(
+            f"Alert rule {name!r} does not exist.{_hint(suggestions)} "
+            "Run `shipyard alerts rules list` to see the rules."
+        )
+        self.name, self.suggestions = name, list(suggestions)
+
+
+class DriftRunNotFound(NotFound):
+    def __init__(self, model: str, run_id: int | None = None) -> None:
+        what = f"drift run {run_id} of model {model!r}" if run_id is not None else f"drift run of model {model!r}"
+        super().__init__(
+            f"There is no {what}. Run `shipyard drift {model} --since 1h` (or POST /api/v1/drift/{model}) to make one."
+        )
+        self.model, self.run_id = model, run_id
+
+
+class NoDriftData(NotFound):
+    """The window of the prediction log holds no rows to measure drift on."""
+
+    def __init__(self, model: str, window: str, version: int | None = None) -> None:
+        which = f"model {model!r}" if version is None else f"model {model!r} version {version}"
+        super().__init__(
+            f"No logged predictions of {which} {window}: nothing to measure drift on. Send traffic, "
+            "widen the window (--since 1d), or check the prediction log is on (monitoring.log_mode)."
+        )
+        self.model, self.version = model, version
+
+
 class ValidationFailed(ShipyardError, ValueError):
     """Caller input does not fit. `problems` lists each one as (field, message)."""
 
@@ -144,6 +210,18 @@ class VersionArchived(Conflict):
     def __init__(self, name: str, version: int) -> None:
         super().__init__(f"Model {name!r} version {version} is archived; it can no longer be aliased or served.")
         self.name, self.version = name, version
+
+
+class NoReferenceProfile(Conflict):
+    """A version registered without training data has no reference profile to measure drift against."""
+
+    def __init__(self, model: str, version: int) -> None:
+        super().__init__(
+            f"Model {model!r} version {version} has no reference profile: it was registered without data. "
+            f"Register a version with its training data (`shipyard.register(model, name={model!r}, data=X)`) "
+            "to measure drift."
+        )
+        self.model, self.version = model, version
 
 
 class ArtifactIntegrityError(ShipyardError, RuntimeError):
@@ -185,6 +263,17 @@ class NotReady(ShipyardError, RuntimeError):
         self.name, self.reason = name, reason
 
 
+class DatabaseUnavailable(ShipyardError, RuntimeError):
+    """The metadata database cannot be reached (HTTP 503): loaded models keep serving, changes must wait."""
+
+    def __init__(self, dialect: str, reason: str) -> None:
+        super().__init__(
+            f"The metadata database ({dialect}) cannot be reached: {reason}. Models already loaded keep "
+            "serving; retry this request once the database is back."
+        )
+        self.dialect, self.reason = dialect, reason
+
+
 class ModelFailed(ShipyardError, RuntimeError):
     """The model raised while predicting. The cause is chained and logged, never sent to the caller."""
 
@@ -192,6 +281,18 @@ class ModelFailed(ShipyardError, RuntimeError):
         ref = repr(name) if version is None else f"{name!r} version {version}"
         super().__init__(f"Model {ref} failed while predicting. The server log has the details.")
         self.name, self.version = name, version
+
+    def __str__(self) -> str:
+        # The data plane chains what the model raised (`raise ModelFailed(...) from exc`). Running out
+        # of memory is the one cause a caller can act on, so it is named; nothing of the cause's text is.
+        if isinstance(self.__cause__, MemoryError):
+            ref = repr(self.name) if self.version is None else f"{self.name!r} version {self.version}"
+            return (
+                f"Model {ref} ran out of memory while predicting: the worker's memory limit "
+                "(SHIPYARD_SERVER__WORKER_MEMORY_MB) or the machine's memory was reached. "
+                "Send fewer rows per request, or raise the limit."
+            )
+        return super().__str__()
 
 
 class RequestTooLarge(ShipyardError, ValueError):
@@ -231,6 +332,26 @@ class RateLimited(ShipyardError, RuntimeError):
         self.who, self.retry_after = who, retry_after
 
 
+class RetrainRunInProgress(Conflict):
+    """A retraining run of this model is already going on: runs never overlap for one model."""
+
+    def __init__(self, model: str, run_id: str | None) -> None:
+        which = f" (run {run_id})" if run_id else ""
+        super().__init__(
+            f"A retraining run of {model!r} is already in progress{which}; wait for it to finish "
+            f"(`shipyard retrain show {run_id or model}`) and start again."
+        )
+        self.model, self.run_id = model, run_id
+
+
+class RetrainFailed(ShipyardError, RuntimeError):
+    """A step of a retraining run failed (the data window, the trainer, the evaluation or the rollout)."""
+
+    def __init__(self, step: str, problem: str) -> None:
+        super().__init__(f"{step}: {problem}")
+        self.step, self.problem = step, problem
+
+
 class PickleRefused(ShipyardError, PermissionError):
     def __init__(self, what: str) -> None:
         super().__init__(
@@ -239,7 +360,25 @@ class PickleRefused(ShipyardError, PermissionError):
         )
 
 
+class BatchJobNotFound(NotFound):
+    def __init__(self, job_id: int) -> None:
+        super().__init__(f"Batch job {job_id} does not exist. Run `shipyard batch list` to see the jobs.")
+        self.job_id = job_id
+
+
+class BatchFailed(ShipyardError, RuntimeError):
+    """A batch job stopped: the model raised on a chunk, or the output cannot be written (cause chained)."""
+
+    def __init__(self, job_id: int | None, reason: str) -> None:
+        job = f"Batch job {job_id}" if job_id is not None else "The batch job"
+        super().__init__(f"{job} failed: {reason}. Fix the cause, then continue it with `--resume`.")
+        self.job_id, self.reason = job_id, reason
+
+
 __all__ = [
+    "AlertRuleNotFound",
+    "BatchFailed",
+    "BatchJobNotFound",
     "AliasNotFound",
     "ApprovalRequired",
     "ArtifactDecryptionError",
@@ -247,9 +386,14 @@ __all__ = [
     "ArtifactNotFound",
     "ConfigError",
     "Conflict",
+    "DatabaseUnavailable",
+    "DeploymentNotFound",
+    "DriftRunNotFound",
     "MissingDependency",
     "ModelFailed",
     "ModelNotFound",
+    "NoDriftData",
+    "NoReferenceProfile",
     "NotFound",
     "NotReady",
     "Forbidden",
@@ -258,6 +402,10 @@ __all__ = [
     "RateLimited",
     "Unauthorized",
     "RequestTooLarge",
+    "RetrainFailed",
+    "RetrainPolicyNotFound",
+    "RetrainRunInProgress",
+    "RetrainRunNotFound",
     "ShipyardError",
     "UnsupportedModel",
     "ValidationFailed",

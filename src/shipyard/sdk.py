@@ -7,14 +7,19 @@ Each call works on the registry that the environment configures (`SHIPYARD_HOME`
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .config import Settings, load_settings
 from .flavors.base import LoadedModel
 from .registry import ModelVersion, Registry, open_registry
 from .registry.importer import import_mlflow_model
+
+if TYPE_CHECKING:
+    from .batch import BatchJob, BatchProgress
+    from .deployments import Deployment, DeploymentService
+    from .retrain import RetrainRun, RetrainService, StoredPolicy
 
 
 @functools.lru_cache(maxsize=4)
@@ -119,14 +124,244 @@ def import_mlflow(path: str | Path, name: str, *, tags: Mapping[str, Any] | None
     return import_mlflow_model(default_registry(), Path(path), name, tags=tags)
 
 
+def _monitoring() -> Any:
+    from .monitoring.feedback_service import MonitoringService
+
+    return MonitoringService.from_settings(load_settings(), default_registry().db)
+
+
+def feedback(items: Any, *, model: str | None = None) -> dict[str, int]:
+    """Store ground-truth labels for logged predictions: a list of `{"request_id", "label", "row"?, "model"?}`
+    (or a DataFrame with those columns). A label for a row already labelled replaces it.
+
+        >>> shipyard.feedback([{"request_id": response_id, "label": 1}], model="churn")
+        {'stored': 1, 'replaced': 0}
+    """
+    if hasattr(items, "to_dict"):
+        items = items.to_dict("records")
+    return dict(_monitoring().submit_feedback(items, actor=load_settings().actor, model=model).to_dict())
+
+
+def quality(
+    model: str,
+    since: str = "1d",
+    until: str | None = None,
+    *,
+    window: str | None = None,
+    version: int | None = None,
+    task: str | None = None,
+) -> list[dict[str, Any]]:
+    """Quality of the labelled predictions of `model` per version (and `window`): accuracy, precision,
+    recall, f1, roc_auc, log_loss (classification) or mae, rmse, r2 (regression)."""
+    windows = _monitoring().quality(model, since, until, window=window, version=version, task=task)
+    return [w.to_dict() for w in windows]
+
+
+def prediction_log(model: str, since: str = "1h", until: str | None = None, *, version: int | None = None) -> Any:
+    """The logged predictions of `model` in the window, as a pyarrow Table (`.to_pandas()` for a DataFrame)."""
+    return _monitoring().logs(model, since, until, version=version)
+
+
+def batch_predict(
+    uri: str,
+    input: str | Path,
+    output: str | Path,
+    *,
+    engine: str = "local",
+    batch_rows: int | None = None,
+    id_column: str | None = None,
+    outputs: Sequence[str] | None = None,
+    rejects: str | Path | None = None,
+    resume: bool = False,
+    ray_address: str | None = None,
+    ray_cpus: int | None = None,
+    progress: Callable[[BatchProgress], None] | None = None,
+) -> BatchJob:
+    """Score a Parquet or CSV file (a folder of them, or `s3://…`) with a registered model, streaming.
+
+    Writes a folder of Parquet part files to `output` (the `id_column`, then one column per
+    prediction); rows that do not fit the model's signature go to `rejects` (default
+    `output/_rejects`) with the reason. `resume=True` continues the latest unfinished job for the
+    same input and output. `engine="ray"` runs on Ray Data (`pip install 'shipyard[ray]'`). See docs/batch.md.
+
+        >>> job = shipyard.batch_predict("churn@production", "customers.parquet", "scores/", id_column="id")
+        >>> job.rows_out, job.rows_rejected
+        (99998, 2)
+    """
+    from .batch import BatchSpec, run_batch  # pyarrow readers and engines only when scoring
+
+    spec = BatchSpec(
+        model_uri=uri,
+        input=str(input),
+        output=str(output),
+        engine=engine,  # type: ignore[arg-type]  # BatchSpec.validated names the engines on a bad one
+        batch_rows=batch_rows,
+        id_column=id_column,
+        outputs=tuple(outputs) if outputs else None,
+        rejects=str(rejects) if rejects is not None else None,
+        resume=resume,
+        ray_address=ray_address,
+        ray_cpus=ray_cpus,
+    )
+    return run_batch(default_registry(), load_settings(), spec, progress=progress)
+
+
+# -- deployments: thin wrappers over DeploymentService (the same calls as `shipyard deploy …`) ----------
+
+
+def deployment_service() -> DeploymentService:
+    """The `DeploymentService` of the configured registry: every deployment call (pause, resume, history…)."""
+    from .deployments import DeploymentService
+
+    settings = load_settings()
+    return DeploymentService(default_registry(), status_window_seconds=settings.deployments.status_window_seconds)
+
+
+def deploy(name: str, model: str, *, sticky: str | None = None) -> Deployment:
+    """Create deployment `name` (the endpoint `/v2/models/<name>/infer`) serving `model` (`churn@production`,
+    `churn/3`) at 100 %; `sticky="header:x-user-id"` pins each user to one arm in later A/B splits."""
+    from .deployments import parse_sticky
+
+    return deployment_service().create(name, model, sticky=parse_sticky(sticky))
+
+
+def canary(
+    name: str,
+    version: int,
+    *,
+    steps: Sequence[float] = (5, 25, 50, 100),
+    interval: str | float = "10m",
+    max_error_rate: float | None = 0.01,
+    max_p99_ratio: float | None = 1.5,
+    max_quality_drop: float | None = None,
+    min_requests: int = 20,
+) -> Deployment:
+    """Start a canary of `version` on `name`: advanced a step every `interval` while healthy, rolled back
+    automatically (with an alert and an audit event) when a guard breaks. `None` turns a guard off.
+
+        >>> shipyard.canary("churn", 4, steps=(5, 25, 50, 100), interval="10m", max_error_rate=0.01)
+    """
+    from .deployments import RolloutPolicy, parse_interval
+
+    seconds = parse_interval(interval) if isinstance(interval, str) else interval
+    policy = RolloutPolicy(tuple(steps), seconds, max_error_rate, max_p99_ratio, max_quality_drop, min_requests)
+    return deployment_service().canary(name, version, policy=policy)
+
+
+def shadow(name: str, version: int, *, percent: float = 100.0) -> Deployment:
+    """Mirror `percent` % of `name`'s requests to `version` in the background (answers logged and compared,
+    never returned to callers)."""
+    return deployment_service().shadow(name, version, percent=percent)
+
+
+def ab_test(name: str, split: Mapping[int, float], *, sticky: str | None | Any = ...) -> Deployment:
+    """Split `name`'s traffic, e.g. `{3: 50, 4: 50}`; `sticky="header:x-user-id"` keeps each user on one arm
+    (`None` routes at random; left out, the current setting stays)."""
+    from .deployments import parse_sticky
+    from .deployments.transitions import KEEP
+
+    chosen = KEEP if sticky is ... else parse_sticky(sticky)
+    return deployment_service().ab(name, split, sticky=chosen)
+
+
+def promote(name: str, version: int | None = None) -> Deployment:
+    """Make the canary (or `version`) the one version `name` serves, at 100 %, now."""
+    return deployment_service().promote(name, version)
+
+
+def rollback(name: str, *, reason: str | None = None) -> Deployment:
+    """Send `name` back to its stable version at 100 % (the canary, or the other A/B arms, get 0 %)."""
+    return deployment_service().rollback(name, reason=reason)
+
+
+def deployment_status(name: str) -> dict[str, Any]:
+    """Arms, weights, req/s, error rate, p50/p99 per arm, the rollout's step and the shadow comparison."""
+    return dict(deployment_service().status(name).to_dict())
+
+
+def retrain_service() -> RetrainService:
+    """The retraining service of the current configuration (policies, runs, trigger checks)."""
+    from .retrain.factory import open_retrain_service
+
+    return open_retrain_service(load_settings(), default_registry())
+
+
+def set_retrain_policy(name: str, policy: Mapping[str, Any] | str | Path) -> StoredPolicy:
+    """Set `name`'s retraining policy from a mapping, YAML/JSON text or a file (docs/retraining.md).
+
+    >>> shipyard.set_retrain_policy("churn", {"trainer": {"entry_point": "churn.train:train"},
+    ...                                       "data": {"log_period": "7d"}, "triggers": [{"kind": "drift"}]})
+    """
+    from .retrain import parse_policy_text
+
+    if isinstance(policy, Path):
+        policy = parse_policy_text(policy.read_text()).to_dict()
+    elif isinstance(policy, str):
+        policy = parse_policy_text(policy).to_dict()
+    return retrain_service().set_policy(name, policy)
+
+
+def retrain_model(name: str) -> RetrainRun:
+    """Retrain `name` now by its policy and return the stored run (`.status`, `.decision`, `.reason`).
+
+    (Not `shipyard.retrain`: that is the package, `shipyard.retrain.RetrainService`.)
+
+    A run that fails is returned as failed (and alerted), not raised; `RetrainRunInProgress` when one is going on.
+    """
+    return retrain_service().run(name)
+
+
+def drift(
+    model: str,
+    since: str = "1h",
+    until: str | None = None,
+    *,
+    version: int | None = None,
+    data: Any = None,
+    store: bool = True,
+) -> Any:
+    """Drift of `model`'s inputs and predictions against its versions' reference profiles: a list of
+    `DriftReport` (one per version logged in the window), or one report for `data` (a DataFrame, pyarrow
+    Table or Parquet path) compared with `version` (default: production, else latest).
+
+        >>> [report] = shipyard.drift("churn", since="1h")
+        >>> report.dataset_drift, report.drifted_features, report.feature("age").statistics["psi"]
+    """
+    from .monitoring.drift import DriftService
+
+    settings = load_settings()
+    service = DriftService.from_settings(settings, default_registry())
+    if data is not None:
+        return service.compare_data(model, data, version=version, actor=settings.actor, store_results=False)
+    return service.evaluate(
+        model, since, until, version=version, trigger="sdk", actor=settings.actor, store_results=store
+    )
+
+
 __all__ = [
+    "drift",
+    "retrain_model",
+    "retrain_service",
+    "set_retrain_policy",
+    "shadow",
+    "rollback",
+    "promote",
+    "deployment_status",
+    "deployment_service",
+    "deploy",
+    "canary",
+    "ab_test",
     "approve",
+    "batch_predict",
     "archive",
     "default_registry",
     "delete_alias",
+    "feedback",
     "get_version",
     "import_mlflow",
     "load",
+    "prediction_log",
+    "quality",
     "register",
     "search_versions",
     "set_alias",

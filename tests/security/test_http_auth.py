@@ -254,3 +254,19 @@ def test_handlers_raising_auth_errors_get_the_same_answers(
     assert response.status_code == status and response.json() == {"error": str(error)}
     if header:
         assert response.headers[header[0]] == header[1]
+
+
+def test_refusals_through_http_are_audited_with_caller_action_and_source(
+    client: TestClient, auth: Authenticator, sqlite_db: Database
+) -> None:
+    info, viewer = KeyService(sqlite_db).create("dash", ["viewer"], actor="alice")
+    for _ in range(2):
+        assert client.post("/v2/models/churn/infer", headers=bearer(viewer)).status_code == 403
+    assert client.delete("/api/v1/keys/abc", headers=bearer(viewer)).status_code == 403
+    asyncio.run(auth.flush())
+    with sqlite_db.read() as session:
+        events = {e.target: e for e in list_events(session, action="auth.denied")}
+    infer, keys = events["churn"], events["DELETE /api/v1/keys/abc"]  # the model, else the request
+    assert infer.actor == keys.actor == f"key:{info.id}" and infer.source == "testclient"
+    assert infer.after == {**(infer.after or {}), "action": "model.infer", "count": 2, "roles": ["viewer"]}
+    assert keys.after is not None and keys.after["action"] == "keys.manage" and keys.after["count"] == 1

@@ -9,8 +9,11 @@ from starlette.exceptions import HTTPException
 
 from .. import __version__
 from ..errors import ShipyardError
+from ..monitoring.feedback_service import MonitoringService
 from ..registry import Registry
-from . import audit, catalog, keys, lifecycle, uploads
+from ..retrain import RetrainService
+from . import alerts, audit, catalog, deployments, drift, feedback, keys, lifecycle, logs, uploads
+from . import retrain as retrain_routes
 from .errors import InternalErrorMiddleware, handle_http_exception, handle_shipyard_error, handle_validation_error
 from .openapi import install_openapi
 
@@ -29,7 +32,12 @@ def _operation_id(route: APIRoute) -> str:
 
 
 def create_management_api(
-    registry: Registry, *, actor_default: str, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
+    registry: Registry,
+    *,
+    actor_default: str,
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
+    monitoring: MonitoringService | None = None,
+    retrain: RetrainService | None = None,
 ) -> FastAPI:
     """The management API over `registry`, to mount at `/api/v1` of the server's Starlette app.
 
@@ -57,11 +65,15 @@ def create_management_api(
         },
     )
     app.add_middleware(InternalErrorMiddleware)
-    for module in (catalog, lifecycle, uploads, audit, keys):
+    for module in (catalog, lifecycle, uploads, audit, keys, deployments, logs, feedback, alerts):
         app.include_router(module.router)
+    app.include_router(drift.router)
+    app.include_router(retrain_routes.router)
     app.state.registry = registry
     app.state.actor_default = actor_default
     app.state.max_upload_bytes = max_upload_bytes
+    app.state.monitoring = monitoring  # /logs, /feedback, /quality answer 503 without it
+    app.state.retrain = retrain  # /retrain: the server's service (alerts, log); else a plain one
     install_openapi(app)
     return app
 

@@ -8,7 +8,13 @@ import sys
 import typer
 
 from ..errors import ShipyardError
-from . import audit, keys, models, serve
+from . import alerts as alerts_cli
+from . import audit, batch, deploy, keys, models, serve
+from . import drift as drift_cli
+from . import feedback as feedback_cli
+from . import logs as logs_cli
+from . import monitor as monitor_cli
+from . import retrain as retrain_cli
 from ._output import fail
 
 app = typer.Typer(
@@ -20,8 +26,18 @@ app = typer.Typer(
 )
 app.add_typer(models.app, name="models")
 app.add_typer(keys.app, name="keys")
+app.add_typer(deploy.app, name="deploy")
+app.add_typer(batch.app, name="batch")
+app.add_typer(alerts_cli.app, name="alerts")
+app.add_typer(monitor_cli.app, name="monitor")
+app.add_typer(retrain_cli.app, name="retrain")
 app.command("audit")(audit.audit)
 app.command("serve")(serve.serve)
+app.command("drift")(drift_cli.drift)
+app.command("logs")(logs_cli.logs)
+app.command("redact")(logs_cli.redact)
+app.command("feedback")(feedback_cli.feedback)
+app.command("quality")(feedback_cli.quality)
 
 
 @app.callback()

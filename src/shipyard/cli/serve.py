@@ -24,6 +24,20 @@ def serve(
     insecure: bool = typer.Option(
         False, "--insecure", help="Allow a non-loopback --host with auth disabled (trusted networks only)."
     ),
+    drain_seconds: float | None = typer.Option(
+        None,
+        "--drain-seconds",
+        min=0,
+        max=300,
+        help="After SIGTERM, keep serving this long while readiness answers 503, then stop (default 2).",
+    ),
+    worker_memory_mb: int | None = typer.Option(
+        None,
+        "--worker-memory-mb",
+        min=0,
+        help="Memory limit per worker process in MB (RLIMIT_DATA); a model allocating past it fails its "
+        "own request. 0 (default): no limit.",
+    ),
     log_level: str = typer.Option("warning", "--log-level", help="uvicorn/Shipyard log level."),
 ) -> None:
     """Serve every registered model over V2 REST + gRPC and V1 (`{m}` = model name or NAME/versions/V)."""
@@ -38,6 +52,8 @@ def serve(
         "workers": workers,
         "tls_cert": tls_cert,
         "tls_key": tls_key,
+        "drain_seconds": drain_seconds,
+        "worker_memory_mb": worker_memory_mb,
     }
     server = {k: v for k, v in overrides.items() if v is not None}
     if preload:

@@ -27,6 +27,9 @@ from .dtypes import is_numeric, vocabulary_dtype
 QUANTILES = (0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99)
 OTHER = "__other__"
 """The key under which a categorical profile sums the values beyond its most frequent ones."""
+OUTPUT_PREFIX = "output:"
+"""Prefix of the features that profile a model's outputs on its training data (`output:predict`):
+the reference of prediction drift. Input features never carry it."""
 
 Floats = npt.NDArray[np.float64]
 
@@ -272,4 +275,13 @@ def _float(value: Any) -> float:
     return math.nan if value is None else float(value)
 
 
-__all__ = ["OTHER", "QUANTILES", "CategoricalProfile", "FeatureProfile", "NumericProfile", "Profile", "profile_data"]
+__all__ = [
+    "OTHER",
+    "OUTPUT_PREFIX",
+    "QUANTILES",
+    "CategoricalProfile",
+    "FeatureProfile",
+    "NumericProfile",
+    "Profile",
+    "profile_data",
+]

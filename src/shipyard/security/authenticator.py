@@ -6,8 +6,10 @@ replica within 2 seconds and a request costs no database query: a dict lookup, o
 constant-time compare. A key id the copy does not know triggers one early re-read (at most every
 `_MIN_MISS_RELOAD` seconds), so a key created a moment ago works at once.
 
-JWTs go to the `TokenVerifier`. Every failure is noted in a `FailureLog`, written to the audit
-trail (`auth.failed`) by the same background loop.
+JWTs go to the `TokenVerifier`. Every failure is noted in a `FailureLog`, and every refused
+permission reported by `note_denied` in a `DenialLog`; the same background loop writes them to the
+audit trail (`auth.failed`, `auth.denied`) with the keys' last use, through an `AuthTrail` that
+spills them to local disk while the database is down and writes them once it is back.
 """
 
 from __future__ import annotations
@@ -17,20 +19,23 @@ import hmac
 import logging
 import re
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
 import anyio.to_thread
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from ..config import SecuritySettings
-from ..errors import ConfigError, Unauthorized
-from ..store import Database, record_event
+from ..errors import ConfigError, Forbidden, Unauthorized
+from ..store import Database
+from ..store.spill import SpillFile
 from ..store.tables import ApiKeyRow, utcnow
-from .failures import FailedAuthentication, FailureLog
+from .failures import DenialLog, FailureLog
 from .keys import as_utc, hash_secret, parse_api_key
 from .permissions import Principal, Role
 from .tokens import TokenVerifier
+from .trail import AuthTrail, Record
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +43,6 @@ MAX_HEADER_CHARS = 8192
 _MIN_MISS_RELOAD = 0.25
 _LAST_USED_EVERY = 60.0  # seconds between writes of `last_used_at`: bookkeeping, not worth a write per request
 _BEARER = re.compile(r"^[A-Za-z0-9\-._~+/]+=*$")  # RFC 6750 b64token
-_AUDIT_FIELD = 255
 _ROLE_NAMES = frozenset(r.value for r in Role)
 
 ANONYMOUS_ADMIN = Principal(subject="anonymous", roles=frozenset({Role.ADMIN}))
@@ -119,11 +123,14 @@ class Authenticator:
         *,
         verifier: TokenVerifier | None = None,
         failures: FailureLog | None = None,
+        spill: SpillFile | None = None,
     ) -> None:
         self._db = db
         self._settings = settings
         self._verifier = verifier or (TokenVerifier(settings) if settings.jwks_url or settings.jwks_file else None)
         self._failures = failures or FailureLog()
+        self._denials = DenialLog()
+        self._trail = AuthTrail(db, spill)
         self._keys: dict[str, _KeyEntry] = {}
         self._used: set[str] = set()
         self._used_written_at = time.monotonic()
@@ -158,6 +165,21 @@ class Authenticator:
             logger.debug("authentication failed from %s: %s", source, exc.reason)
             self._failures.note(source=source, target=target, reason=exc.reason, what=what, at=utcnow())
             raise
+
+    def note_denied(self, principal: Principal, refusal: Forbidden, *, source: str | None, what: str) -> None:
+        """Record a refused permission (403) for the audit trail: who, which action, on what, from where.
+
+        `what` is the request ("DELETE /api/v1/keys/k1", "gRPC ModelInfer"); the event's target is the
+        refused model when the action concerns one, else the request."""
+        self._denials.note(
+            subject=principal.subject,
+            roles=sorted(r.value for r in principal.roles),
+            action=refusal.action,
+            target=refusal.model or what,
+            what=what,
+            source=source,
+            at=utcnow(),
+        )
 
     async def _key_principal(self, key_id: str, secret: str) -> Principal:
         entry = self._keys.get(key_id)
@@ -209,38 +231,26 @@ class Authenticator:
             await self._load_jwks(self._verifier)
 
     async def flush(self, *, force: bool = False) -> None:
-        """Write pending failed authentications (and, every minute or when forced, keys' last use)."""
-        failures = self._failures.drain()
-        used: set[str] = set()
+        """Write pending refusals (and, every minute or when forced, keys' last use); spilled if the DB is down."""
+        records: list[Record] = [f.audit_event() for f in self._failures.drain()]
+        records += [d.audit_event() for d in self._denials.drain()]
         if self._used and (force or time.monotonic() - self._used_written_at >= _LAST_USED_EVERY):
             used, self._used, self._used_written_at = self._used, set(), time.monotonic()
-        if not failures and not used:
-            return
-        try:
-            await anyio.to_thread.run_sync(self._write, failures, used)
-        except Exception:
-            logger.exception("could not write %d failed-authentication audit event(s)", len(failures))
-
-    def _write(self, failures: list[FailedAuthentication], used: set[str]) -> None:
-        with self._db.write() as session:
-            for failure in failures:
-                record_event(
-                    session,
-                    actor="anonymous",
-                    action="auth.failed",
-                    target=failure.target[:_AUDIT_FIELD],
-                    after=failure.audit_after(),
-                    source=failure.source[:_AUDIT_FIELD] if failure.source else None,
-                )
-            if used:
-                session.execute(update(ApiKeyRow).where(ApiKeyRow.id.in_(sorted(used))).values(last_used_at=utcnow()))
+            records.append(
+                {"kind": "key.used", "key": uuid.uuid4().hex, "at": utcnow().isoformat(), "key_ids": sorted(used)}
+            )
+        await self._trail.write(records)
 
     async def run(self) -> None:
-        """Refresh keys and write failures forever (a task of the server's lifespan)."""
+        """Refresh keys and write failures forever (a task of the server's lifespan); first, and then
+        whenever some wait, write the records spilled during a database outage."""
         jwks_due = time.monotonic() + self._settings.jwks_refresh_seconds
+        await self._trail.replay()
         while True:
             await asyncio.sleep(self._settings.key_refresh_seconds)
             await self.refresh()
+            if self._trail.due():
+                await self._trail.replay()
             await self.flush()
             if self._verifier is not None and time.monotonic() >= jwks_due:
                 jwks_due = time.monotonic() + self._settings.jwks_refresh_seconds
@@ -250,6 +260,7 @@ class Authenticator:
     async def aclose(self) -> None:
         """Write what is pending (failed attempts, last use of keys); call on shutdown."""
         await self.flush(force=True)
+        self._trail.close()
 
     def __repr__(self) -> str:
         return f"Authenticator(auth={self._settings.auth}, keys={len(self._keys)}, oidc={self._verifier!r})"

@@ -77,9 +77,12 @@ _RULES: tuple[_Rule, ...] = (
     _rule(_GET, r"/api/v1/deployments(?:/.*)?", Action.DEPLOYMENT_READ),
     _rule(None, r"/api/v1/deployments(?:/.*)?", Action.DEPLOYMENT_WRITE),
     _rule(_CHANGE, r"/api/v1/feedback(?:/.*)?", Action.FEEDBACK_WRITE),
-    _rule(_GET, r"/api/v1/(?:feedback|drift|alerts|logs)(?:/.*)?", Action.MONITORING_READ),
+    _rule(_GET, r"/api/v1/(?:feedback|quality|drift|alerts|logs)(?:/.*)?", Action.MONITORING_READ),
     # Changing drift settings, alert rules or the prediction log is operating a deployment.
     _rule(None, r"/api/v1/(?:drift|alerts|logs)(?:/.*)?", Action.DEPLOYMENT_WRITE),
+    # Retraining: its runs and decisions are read like monitoring; a policy names code the server runs.
+    _rule(_GET, r"/api/v1/retrain(?:/.*)?", Action.MONITORING_READ),
+    _rule(None, r"/api/v1/retrain(?:/.*)?", Action.DEPLOYMENT_WRITE),
 )
 _ANY_PRINCIPAL = Requirement(None)
 
@@ -170,6 +173,7 @@ class AuthMiddleware:
             check(principal, requirement)
         except Forbidden as exc:
             logger.info("refused %s %s to %s", method, path, principal.subject)
+            self.authenticator.note_denied(principal, exc, source=_source(scope), what=f"{method} {path}")
             await _reject(scope, send, 403, str(exc), None)
             return
         scope.setdefault("state", {})["principal"] = principal

@@ -81,8 +81,10 @@ def create_app(
     middleware: Sequence[Middleware] = (),
     extra_tasks: Sequence[AppTask] = (),
     jobs: JobRunner | None = None,
+    extra_routes: Sequence[BaseRoute] = (),
 ) -> Starlette:
-    """The app around a data plane: V2 and V1 routes, `/api/v1` when `management` is given.
+    """The app around a data plane: V2 and V1 routes, `/api/v1` when `management` is given, and
+    `extra_routes` (e.g. `/metrics`).
 
     Its lifespan refreshes the registry snapshot (and the authenticator's keys) in the background
     and runs `jobs` (each on one worker at a time, under its lease).
@@ -115,6 +117,7 @@ def create_app(
                 await authenticator.aclose()
 
     routes: list[BaseRoute] = [*v2_routes(), *v1_routes(), Route("/debug/batching", batching_stats, methods=["GET"])]
+    routes += extra_routes
     if management is not None:
         routes.insert(0, Mount("/api/v1", app=management))
     app = Starlette(

@@ -13,7 +13,7 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +26,8 @@ logger = logging.getLogger(__name__)
 
 Array = Any
 PredictFn = Callable[[Rows, Collection[str]], dict[str, Array]]
+BatchHook = Callable[[int, int, Sequence[float], float], None]
+"""`on_batch(rows, requests, queue_seconds of each request, call_seconds)`, told after every model call (metrics)."""
 
 
 @dataclass
@@ -62,8 +64,16 @@ class BatchStats:
 class Batcher:
     """Queues requests for one model version and runs them in batches, one model call at a time."""
 
-    def __init__(self, predict: PredictFn, *, max_batch_size: int = 256, max_latency_ms: float = 0.0) -> None:
+    def __init__(
+        self,
+        predict: PredictFn,
+        *,
+        max_batch_size: int = 256,
+        max_latency_ms: float = 0.0,
+        on_batch: BatchHook | None = None,
+    ) -> None:
         self._predict = predict
+        self.on_batch = on_batch
         self.max_batch_size = max_batch_size
         self.max_latency = max_latency_ms / 1000
         self._queue: deque[_Pending] = deque()
@@ -133,7 +143,13 @@ class Batcher:
         stats.requests += len(batch)
         stats.rows += rows
         stats.max_batch_rows = max(stats.max_batch_rows, rows)
-        stats.queue_seconds += sum(started - p.queued_at for p in batch)
+        queued = [started - p.queued_at for p in batch]
+        stats.queue_seconds += sum(queued)
+        if self.on_batch is not None:
+            try:
+                self.on_batch(rows, len(batch), queued, time.monotonic() - started)
+            except Exception:  # a metrics bug must not fail the requests of this batch
+                logger.exception("on_batch hook failed")
 
 
-__all__ = ["BatchStats", "Batcher"]
+__all__ = ["BatchHook", "BatchStats", "Batcher"]

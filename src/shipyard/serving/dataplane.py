@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
-from ..errors import ModelFailed, ShipyardError, ValidationFailed
+from ..errors import ModelFailed, ModelNotFound, ShipyardError, ValidationFailed, closest
 from ..schema import FieldSpec, Signature
 from .cache import cache_key
 from .datatypes import v2_datatype
@@ -23,6 +23,8 @@ from .events import INTERNAL, CallContext, InferenceObserver, InferenceRecord, n
 from .pool import ModelPool, ServedModel
 from .protocol import InferRequest, InferResponse, InferTensor, ModelMetadata, ServerMetadata, TensorMetadata
 from .resolver import ModelResolver
+from .router import DeploymentRouter, RoutingTable, arm_label
+from .shadow import ShadowCopy, ShadowRunner
 from .tabular import Rows, decode_rows
 
 logger = logging.getLogger(__name__)
@@ -60,7 +62,9 @@ def _tensor_metadata(signature: Signature) -> tuple[tuple[TensorMetadata, ...], 
 
 
 class DataPlane:
-    """Serves every registered model: `{m}` is a model name, `version` pins one of its versions."""
+    """Serves every deployment and registered model: `{m}` is a deployment name (routed to one of its arms,
+    see `serving.router`) or else a model name; `version` pins one of the model's versions (or of the
+    deployment's arms). A deployment named like a model takes precedence over the model."""
 
     def __init__(self, resolver: ModelResolver, pool: ModelPool, *, max_rows: int = 1_000_000) -> None:
         self.resolver = resolver
@@ -70,6 +74,9 @@ class DataPlane:
         # version until the new one has loaded in the background.
         self._current: dict[str, int] = {}
         self.observers: list[InferenceObserver] = []
+        self.router = DeploymentRouter(resolver, pool)
+        self.shadows: ShadowRunner | None = None
+        """Answers the copies for shadow arms; without one (or while its task is not running) none are sent."""
 
     def add_observer(self, observer: InferenceObserver) -> None:
         """Tell `observer` about every inference from now on (metrics, prediction log, deployment guards)."""
@@ -85,6 +92,7 @@ class DataPlane:
         return ServerMetadata("shipyard", __version__, EXTENSIONS)
 
     async def model_metadata(self, name: str, version: str | None = None) -> ModelMetadata:
+        table = await self.deployment(name)
         served = await self.served(name, version)
         mv = served.version
         inputs: tuple[TensorMetadata, ...] = ()
@@ -92,22 +100,55 @@ class DataPlane:
         if mv.signature:
             inputs, outputs = _tensor_metadata(Signature.from_dict(mv.signature))
         state = self.resolver.snapshot.get(name)
-        versions = tuple(str(v) for v in state.ready) if state else (str(mv.version),)
-        return ModelMetadata(
-            name, versions, mv.flavor, inputs, outputs, {"version": str(mv.version), "flavor": mv.flavor}
-        )
+        if table is not None:
+            versions = tuple(str(v) for v in sorted({a.version for a in table.deployment.arms}))
+        else:
+            versions = tuple(str(v) for v in state.ready) if state else (str(mv.version),)
+        parameters = {"version": str(mv.version), "flavor": mv.flavor}
+        if table is not None:
+            parameters["model"] = table.model
+        return ModelMetadata(name, versions, mv.flavor, inputs, outputs, parameters)
 
     async def model_ready(self, name: str, version: str | None = None) -> bool:
+        """Ready once loaded (loading it now if needed); a deployment once every arm with traffic has loaded."""
         try:
-            await self.served(name, version)
+            table = await self.deployment(name)
+            if table is not None and version is None:
+                await asyncio.gather(*(self.pool.get((table.model, v)) for v in table.serving_versions()))
+            else:
+                await self.served(name, version)
         except ShipyardError as exc:
             if isinstance(exc, LookupError):
                 raise
             return False
         return True
 
+    async def deployment(self, name: str) -> RoutingTable | None:
+        """The routing table when `name` is a deployment, None when it is a model; `ModelNotFound` otherwise.
+
+        A name in neither snapshot triggers the resolver's early refresh, so a deployment created a
+        moment ago is found at once, like a model registered a moment ago.
+        """
+        table = self.router.get(name)
+        if table is not None or name in self.resolver.snapshot:
+            return table
+        try:
+            await self.resolver.state(name)
+        except ModelNotFound:
+            table = self.router.get(name)
+            if table is None:
+                raise ModelNotFound(name, closest(name, [*self.resolver.snapshot, *self.router.names()])) from None
+        return self.router.get(name)
+
     async def served(self, name: str, version: str | None = None) -> ServedModel:
-        """The loaded model a request for `name` (and `version`) goes to, loading it if needed."""
+        """The loaded model a request for `name` (and `version`) goes to, loading it if needed.
+
+        For a deployment: its stable arm, or the arm `version` pins.
+        """
+        table = await self.deployment(name)
+        if table is not None:
+            number = table.pinned(version)[0] if version is not None else table.stable
+            return await self.pool.get((table.model, number))
         number = await self.resolver.resolve(name, version)
         key = (name, number)
         loaded = self.pool.get_loaded(key)
@@ -129,6 +170,28 @@ class DataPlane:
             self.pool.start_loading((name, number))
         return previous
 
+    async def _route(
+        self, table: RoutingTable, request: InferRequest, version: str | None, call: CallContext
+    ) -> tuple[ServedModel, str]:
+        """The arm that answers this request under a deployment, and its label.
+
+        An arm not yet loaded on this worker starts loading and the stable arm answers meanwhile, so a
+        weight change never makes a request wait for (or fail on) a model load.
+        """
+        if version is not None:
+            number, label = table.pinned(version)
+            return await self.pool.get((table.model, number)), label
+        number = self.router.choose(table, request, call)
+        served = self.pool.get_loaded((table.model, number))
+        if served is None and number != table.stable:
+            self.pool.start_loading((table.model, number))
+            fallback = self.pool.get_loaded((table.model, table.stable))
+            if fallback is not None:
+                return fallback, arm_label(table.stable)
+        if served is None:
+            served = await self.pool.get((table.model, number))
+        return served, arm_label(number)
+
     async def infer(
         self,
         name: str,
@@ -138,31 +201,49 @@ class DataPlane:
         call: CallContext = INTERNAL,
         served: ServedModel | None = None,
     ) -> InferResponse:
-        """Answer `request`; `served` is the model an adapter already resolved (saves resolving twice).
+        """Answer `request`; `served` is the model an adapter already resolved (saves resolving twice;
+        ignored for a deployment, which routes each request itself).
 
         The response carries the request's id, or one made up here, so a caller can send feedback
-        about it later; every observer hears of the inference, answered or failed.
+        about it later; every observer hears of the inference, answered or failed. Under a deployment
+        with shadow arms, a copy of an answered request then goes to the shadow runner.
         """
         if request.id is None:
             request.id = new_request_id()
-        if not self.observers:
-            return await self._answer(name, request, version, served, None)
-        record = InferenceRecord(request.id, name, name, 0, "primary", now(), 0.0, 0, "ok", call)
+        table = await self.deployment(name)
+        if table is None and not self.observers:
+            served = served or await self.served(name, version)
+            return (await self._answer(name, served, request, None))[0]
+        arm = "primary" if table is None else arm_label(table.stable)
+        record = InferenceRecord(request.id, name, name, 0, arm, now(), 0.0, 0, "ok", call)
         start = time.perf_counter()
         try:
-            response = await self._answer(name, request, version, served, record)
+            if table is not None:
+                served, record.arm = await self._route(table, request, version, call)
+            else:
+                served = served or await self.served(name, version)
+            response, outputs = await self._answer(name, served, request, record)
         except Exception as exc:
             record.status = type(exc).__name__
             record.latency_seconds = time.perf_counter() - start
-            self._notify(record)
+            self.notify(record)
             raise
         record.latency_seconds = time.perf_counter() - start
-        waits = self._notify(record)
+        waits = self.notify(record)
+        if table is not None and version is None and table.shadows and self.shadows is not None:
+            self._mirror(table, request, call, outputs)
         if waits:  # e.g. the prediction log's group commit: acknowledged means logged
             await asyncio.gather(*waits)
         return response
 
-    def _notify(self, record: InferenceRecord) -> list[Awaitable[None]]:
+    def _mirror(self, table: RoutingTable, request: InferRequest, call: CallContext, outputs: dict[str, Any]) -> None:
+        assert self.shadows is not None
+        for arm in table.shadows:
+            if self.router.mirror(arm):
+                self.shadows.submit(ShadowCopy(table.name, table.model, arm, request, call, outputs))
+
+    def notify(self, record: InferenceRecord) -> list[Awaitable[None]]:
+        """Hand `record` to every observer; the awaitables some return (see `InferenceObserver`)."""
         waits = []
         for observer in self.observers:
             try:
@@ -174,18 +255,25 @@ class DataPlane:
                 waits.append(wait)
         return waits
 
+    async def compute_outputs(
+        self, endpoint: str, served: ServedModel, request: InferRequest, record: InferenceRecord | None
+    ) -> dict[str, Any]:
+        """The outputs `served` gives for `request` (those it asks for), without a response (shadow copies)."""
+        wanted, outputs = await self._compute(endpoint, served, request, record)
+        return {n: outputs[n] for n in wanted}
+
     async def _answer(
-        self,
-        name: str,
-        request: InferRequest,
-        version: str | None,
-        served: ServedModel | None,
-        record: InferenceRecord | None,
-    ) -> InferResponse:
-        served = served or await self.served(name, version)
-        number = served.version.version
+        self, endpoint: str, served: ServedModel, request: InferRequest, record: InferenceRecord | None
+    ) -> tuple[InferResponse, dict[str, Any]]:
+        wanted, outputs = await self._compute(endpoint, served, request, record)
+        return self._response(endpoint, served, request, wanted, outputs), {n: outputs[n] for n in wanted}
+
+    async def _compute(
+        self, endpoint: str, served: ServedModel, request: InferRequest, record: InferenceRecord | None
+    ) -> tuple[tuple[str, ...], dict[str, Any]]:
+        model, number = served.version.name, served.version.version
         if record is not None:
-            record.model, record.version = served.version.name, number
+            record.model, record.version = model, number
         rows, count = self._rows(served, request)
         wanted = self._wanted_outputs(served, request)
         if record is not None:
@@ -194,7 +282,7 @@ class DataPlane:
         cache, key = served.cache, ""
         outputs: dict[str, Any] | None = None
         if cache is not None:
-            key = cache_key(name, number, wanted, rows)
+            key = cache_key(model, number, wanted, rows)
             outputs = await cache.get(key)
             if record is not None:
                 record.cached = outputs is not None
@@ -204,13 +292,13 @@ class DataPlane:
             except ShipyardError:
                 raise
             except Exception as exc:
-                logger.exception("model %s v%s failed on request %s", name, number, request.id)
-                raise ModelFailed(name, number) from exc
+                logger.exception("model %s v%s failed on request %s (%s)", model, number, request.id, endpoint)
+                raise ModelFailed(endpoint, number) from exc
             if cache is not None:
                 await cache.put(key, outputs)
         if record is not None:
             record.outputs = {n: outputs[n] for n in wanted}
-        return self._response(name, served, request, wanted, outputs)
+        return wanted, outputs
 
     def _response(
         self, name: str, served: ServedModel, request: InferRequest, wanted: tuple[str, ...], outputs: dict[str, Any]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import math
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ import grpc
 from ..errors import (
     ConfigError,
     Conflict,
+    DatabaseUnavailable,
     Forbidden,
     ModelFailed,
     NotFound,
@@ -32,7 +34,7 @@ from ..errors import (
 )
 from ..security.access import authorize
 from ..security.authenticator import Authenticator
-from ..security.permissions import Action
+from ..security.permissions import Action, Principal
 from .codec_grpc import (
     decode_infer_request,
     encode_infer_response,
@@ -40,10 +42,12 @@ from .codec_grpc import (
     encode_server_metadata,
     uses_typed_contents,
 )
+from .drain import Drain
 from .events import CallContext
 from .proto import grpc_predict_v2_pb2 as pb
 from .proto.grpc_predict_v2_pb2_grpc import add_GRPCInferenceServiceServicer_to_server
 from .protocol import InferRequest, InferResponse, ModelMetadata, ServerMetadata
+from .ratelimit import RateLimits, caller_key
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +58,7 @@ _GRPC_STATUS: dict[type[BaseException], grpc.StatusCode] = {
     ValidationFailed: grpc.StatusCode.INVALID_ARGUMENT,
     Conflict: grpc.StatusCode.FAILED_PRECONDITION,
     NotReady: grpc.StatusCode.UNAVAILABLE,
+    DatabaseUnavailable: grpc.StatusCode.UNAVAILABLE,
     PickleRefused: grpc.StatusCode.PERMISSION_DENIED,
     Unauthorized: grpc.StatusCode.UNAUTHENTICATED,
     Forbidden: grpc.StatusCode.PERMISSION_DENIED,
@@ -120,6 +125,8 @@ async def _abort(context: Context, exc: Exception, method: str) -> NoReturn:
     status = _known_status(exc)
     if status is not None and status != grpc.StatusCode.INTERNAL:
         logger.debug("gRPC %s: %s %s", method, status.name, exc)
+        if isinstance(exc, RateLimited):  # what HTTP says with Retry-After
+            context.set_trailing_metadata((("retry-after", str(max(1, math.ceil(exc.retry_after)))),))
         await context.abort(status, str(exc))
     request_id = uuid.uuid4().hex[:16]
     logger.error("gRPC %s failed (request id %s)", method, request_id, exc_info=exc)
@@ -158,22 +165,32 @@ def _peer_address(context: Context) -> str | None:
 class InferenceServicer:
     """`inference.GRPCInferenceService`: each RPC decodes, calls the data plane and encodes."""
 
-    def __init__(self, plane: InferencePlane, authenticator: Authenticator | None = None) -> None:
+    def __init__(
+        self,
+        plane: InferencePlane,
+        authenticator: Authenticator | None = None,
+        *,
+        rate_limits: RateLimits | None = None,
+        drain: Drain | None = None,
+    ) -> None:
         self._plane = plane
         self._authenticator = authenticator
+        self._limits = rate_limits
+        self._drain = drain
 
-    async def _authorize(self, context: Context, action: Action, model: str | None, method: str) -> str | None:
-        """The `authorization` metadata must allow `action` (on `model`): the same check as REST's.
-
-        Returns the caller's subject (None when auth is off).
-        """
+    async def _authorize(self, context: Context, action: Action, model: str | None, method: str) -> Principal | None:
+        """The `authorization` metadata must allow `action` (on `model`): the same check as REST's,
+        and a refusal is audited the same way. Returns the caller (None when auth is off)."""
         if self._authenticator is None:
             return None
-        principal = await self._authenticator.authenticate(
-            _authorization(context), source=_peer_address(context), what=f"gRPC {method}"
-        )
-        authorize(principal, action, model)
-        return principal.subject
+        source, what = _peer_address(context), f"gRPC {method}"
+        principal = await self._authenticator.authenticate(_authorization(context), source=source, what=what)
+        try:
+            authorize(principal, action, model)
+        except Forbidden as exc:
+            self._authenticator.note_denied(principal, exc, source=source, what=what)
+            raise
+        return principal
 
     @_mapping_errors
     async def ServerLive(self, request: pb.ServerLiveRequest, context: Context) -> pb.ServerLiveResponse:
@@ -181,6 +198,8 @@ class InferenceServicer:
 
     @_mapping_errors
     async def ServerReady(self, request: pb.ServerReadyRequest, context: Context) -> pb.ServerReadyResponse:
+        if self._drain is not None and self._drain.draining:  # SIGTERM came: load balancers, look elsewhere
+            return pb.ServerReadyResponse(ready=False)
         return pb.ServerReadyResponse(ready=await self._plane.ready())
 
     @_mapping_errors
@@ -202,9 +221,11 @@ class InferenceServicer:
     @_mapping_errors
     async def ModelInfer(self, request: pb.ModelInferRequest, context: Context) -> pb.ModelInferResponse:
         caller = await self._authorize(context, Action.MODEL_INFER, request.model_name, "ModelInfer")
+        if self._limits is not None:  # after authorization, like HTTP: a refused caller costs nothing
+            await self._limits.charge(caller_key(caller, _peer_address(context)), request.model_name)
         decoded = decode_infer_request(request)
         version = request.model_version or None
-        call = CallContext("grpc", caller, _headers(context))
+        call = CallContext("grpc", None if caller is None else caller.subject, _headers(context))
         response = await self._plane.infer(request.model_name, decoded, version, call=call)
         return encode_infer_response(response, typed=uses_typed_contents(request))
 
@@ -247,6 +268,31 @@ class _DeadlineInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  #
         )
 
 
+class _ClosingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc ships no type hints
+    """Once the drain is over, answers every new call UNAVAILABLE (which clients retry elsewhere) right away.
+
+    `grpc.aio`'s own stop cancels calls that had arrived but were not yet picked up (CANCELLED, which
+    clients do not retry); refusing them here for a moment first leaves it next to nothing to cancel.
+    """
+
+    def __init__(self, drain: Drain) -> None:
+        self.drain = drain
+
+    async def intercept_service(self, continuation: Callable[[Any], Awaitable[Any]], details: Any) -> Any:
+        handler = await continuation(details)
+        if handler is None or handler.unary_unary is None or not self.drain.closing:
+            return handler
+
+        async def refuse(request: Any, context: Context) -> Any:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "this server is shutting down; retry the call")
+
+        return grpc.unary_unary_rpc_method_handler(
+            refuse,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+
 @dataclass(frozen=True)
 class GrpcServer:
     """A started gRPC server and the port it listens on (the one picked when asked for port 0)."""
@@ -273,6 +319,8 @@ async def start_grpc_server(
     reuse_port: bool = False,
     authenticator: Authenticator | None = None,
     request_timeout: float | None = None,
+    rate_limits: RateLimits | None = None,
+    drain: Drain | None = None,
 ) -> GrpcServer:
     """Serve `inference.GRPCInferenceService` over `plane` on host:port (0 picks a free port).
 
@@ -281,7 +329,9 @@ async def start_grpc_server(
     ConfigError when the address cannot be bound (port in use, host not local). With an
     `authenticator`, every RPC but ServerLive/ServerReady needs `authorization: Bearer …` metadata
     allowing it (UNAUTHENTICATED / PERMISSION_DENIED otherwise); without one, none does. A ModelInfer
-    running longer than `request_timeout` seconds ends with DEADLINE_EXCEEDED.
+    running longer than `request_timeout` seconds ends with DEADLINE_EXCEEDED. `rate_limits` are charged
+    for each ModelInfer (RESOURCE_EXHAUSTED with `retry-after` trailing metadata), and `drain` turns
+    ServerReady false once SIGTERM has come.
     """
     options = [
         ("grpc.max_receive_message_length", max_message_bytes),
@@ -291,10 +341,13 @@ async def start_grpc_server(
         # `reuse_port` is for `--workers N`, where each worker process binds the same port on purpose.
         ("grpc.so_reuseport", 1 if reuse_port else 0),
     ]
-    interceptors = [_DeadlineInterceptor(request_timeout)] if request_timeout else None
-    server = grpc.aio.server(options=options, interceptors=interceptors)
+    interceptors: list[grpc.aio.ServerInterceptor] = [_ClosingInterceptor(drain)] if drain is not None else []
+    if request_timeout:
+        interceptors.append(_DeadlineInterceptor(request_timeout))
+    server = grpc.aio.server(options=options, interceptors=interceptors or None)
     # The generated grpc module has no annotations.
-    add_GRPCInferenceServiceServicer_to_server(InferenceServicer(plane, authenticator), server)  # type: ignore[no-untyped-call]
+    servicer = InferenceServicer(plane, authenticator, rate_limits=rate_limits, drain=drain)
+    add_GRPCInferenceServiceServicer_to_server(servicer, server)  # type: ignore[no-untyped-call]
     address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     try:
         if tls is None:

@@ -16,6 +16,7 @@ from starlette.responses import Response
 from ..errors import (
     ArtifactIntegrityError,
     Conflict,
+    DatabaseUnavailable,
     Forbidden,
     MissingDependency,
     ModelFailed,
@@ -46,6 +47,7 @@ _HTTP_STATUS: dict[type[ShipyardError], int] = {
     Forbidden: 403,
     RateLimited: 429,
     NotReady: 503,
+    DatabaseUnavailable: 503,
     ModelFailed: 500,
     ArtifactIntegrityError: 500,
     MissingDependency: 500,

@@ -4,8 +4,10 @@ Each is plain ASGI (no `BaseHTTPMiddleware`): nothing is buffered and a request 
 attribute lookups. `http_middleware(settings, redis_url=…)` returns them in order, outermost
 first, with the auth middleware (when given) between the time limit and the rate limits:
 
-    security headers → CORS → time limit → auth → rate limits → app
+    [drain →] security headers → CORS → time limit → auth → rate limits → app
 
+- The drain (`serving.drain`, only in a worker `shipyard serve` runs) closes connections after
+  each answer once SIGTERM has come.
 - Security headers outermost, so every answer gets them, a 401, 429 or 504 included.
 - CORS next: a browser's preflight carries no credentials and must be answered before auth,
   and a 401 or 429 needs the CORS headers for the page to read it.
@@ -17,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import re
 
 from starlette.datastructures import MutableHeaders
@@ -28,15 +29,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..config import ServerSettings, Settings
 from ..errors import RateLimited
-from ..security.authenticator import ANONYMOUS_ADMIN
 from ..security.permissions import Principal
+from .drain import Drain, DrainMiddleware
 from .http_errors import handle_shipyard_error, json_error
-from .ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from .ratelimit import Limit, RateLimiter, RateLimits, caller_key, rate_limiter, rate_limits
 
 logger = logging.getLogger(__name__)
-
-Limit = tuple[float, int]
-"""(requests per second, burst) of one token bucket."""
 
 _BASE_HEADERS = (
     ("X-Content-Type-Options", "nosniff"),
@@ -151,75 +149,57 @@ def inference_model(method: str, path: str) -> str | None:
 
 
 def caller_identity(scope: Scope) -> tuple[str, str]:
-    """(bucket key, words for messages) of the caller: its API key, else its token subject, else its address.
-
-    With auth off everyone is the same anonymous admin, so the client address is what tells callers apart.
-    """
-    state = scope.get("state") or {}
-    principal = state.get("principal")
-    if isinstance(principal, Principal) and principal != ANONYMOUS_ADMIN:
-        if principal.key_id:
-            return f"key:{principal.key_id}", f"API key {principal.key_id!r}"
-        return f"subject:{principal.subject}", repr(principal.subject)
+    """(bucket key, words for messages) of an HTTP request's caller (see `ratelimit.caller_key`)."""
+    principal = (scope.get("state") or {}).get("principal")
     client = scope.get("client")
-    address = str(client[0]) if client else "unknown"
-    return f"client:{address}", f"client {address}"
+    return caller_key(principal if isinstance(principal, Principal) else None, str(client[0]) if client else None)
 
 
 class RateLimitMiddleware:
-    """Charges each inference request to its caller's bucket and its model's; 429 with Retry-After when either is empty.
-
-    The caller is charged first: a request refused for its caller costs the model nothing, so one
-    noisy key cannot drain a model's budget for everyone else.
-    """
+    """Charges each inference request to its caller's bucket and its model's (`RateLimits`); 429 with
+    Retry-After when either is empty."""
 
     def __init__(
-        self, app: ASGIApp, limiter: RateLimiter, *, per_key: Limit | None = None, per_model: Limit | None = None
+        self,
+        app: ASGIApp,
+        limiter: RateLimiter,
+        *,
+        per_key: Limit | None = None,
+        per_model: Limit | None = None,
     ) -> None:
         self.app = app
-        self.limiter = limiter
-        self.per_key = per_key
-        self.per_model = per_model
+        self.limits = RateLimits(limiter, per_key=per_key, per_model=per_model)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         model = inference_model(scope.get("method", ""), _route_path(scope)) if scope["type"] == "http" else None
-        refusal = None if model is None else await self._charge(scope, model)
-        if refusal is None:
-            await self.app(scope, receive, send)
-            return
-        response = await handle_shipyard_error(Request(scope), refusal)
-        await response(scope, receive, send)
-
-    async def _charge(self, scope: Scope, model: str) -> RateLimited | None:
-        if self.per_key is not None:
-            key, who = caller_identity(scope)
-            wait = await self.limiter.acquire(key, *self.per_key)
-            if wait > 0:
-                return RateLimited(who, wait)
-        if self.per_model is not None:
-            wait = await self.limiter.acquire(f"model:{model}", *self.per_model)
-            if wait > 0:
-                return RateLimited(f"model {model!r}", wait)
-        return None
+        if model is not None:
+            try:
+                await self.limits.charge(caller_identity(scope), model)
+            except RateLimited as refusal:
+                response = await handle_shipyard_error(Request(scope), refusal)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
     def __repr__(self) -> str:
-        return f"RateLimitMiddleware(limiter={self.limiter!r}, per_key={self.per_key}, per_model={self.per_model})"
+        return f"RateLimitMiddleware({self.limits!r})"
 
 
-def _limit(rate: float | None, burst: int | None) -> Limit | None:
-    # Without an explicit burst a bucket holds one second's worth of requests (at least one).
-    return None if rate is None else (rate, burst or max(1, math.ceil(rate)))
+def http_middleware(
+    settings: Settings,
+    *,
+    redis_url: str | None,
+    auth: Middleware | None = None,
+    limits: RateLimits | None = None,
+    drain: Drain | None = None,
+) -> list[Middleware]:
+    """The HTTP middleware, outermost first, for `Starlette(middleware=…)`; `auth` goes where it must be.
 
-
-def rate_limiter(redis_url: str | None) -> RateLimiter:
-    """Buckets shared through Redis when there is one, else in this process."""
-    return RedisRateLimiter(redis_url) if redis_url else MemoryRateLimiter()
-
-
-def http_middleware(settings: Settings, *, redis_url: str | None, auth: Middleware | None = None) -> list[Middleware]:
-    """The HTTP middleware, outermost first, for `Starlette(middleware=…)`; `auth` goes where it must be."""
+    `limits` shares its buckets with gRPC (default: built from the settings); `drain` adds
+    `DrainMiddleware` outermost."""
     server: ServerSettings = settings.server
-    stack = [Middleware(SecurityHeadersMiddleware)]
+    stack = [Middleware(DrainMiddleware, drain=drain)] if drain is not None else []
+    stack.append(Middleware(SecurityHeadersMiddleware))
     if server.cors_origins:
         stack.append(
             Middleware(
@@ -234,11 +214,11 @@ def http_middleware(settings: Settings, *, redis_url: str | None, auth: Middlewa
     stack.append(Middleware(TimeoutMiddleware, timeout_seconds=server.request_timeout_seconds))
     if auth is not None:
         stack.append(auth)
-    per_key = _limit(server.rate_limit_per_key, server.rate_limit_burst)
-    per_model = _limit(server.rate_limit_per_model, server.rate_limit_burst)
-    if per_key or per_model:
+    limits = limits or rate_limits(server, redis_url=redis_url)
+    if limits is not None:
+        # The limiter object holds the buckets: handing it over shares them with whoever else holds `limits`.
         stack.append(
-            Middleware(RateLimitMiddleware, limiter=rate_limiter(redis_url), per_key=per_key, per_model=per_model)
+            Middleware(RateLimitMiddleware, limiter=limits.limiter, per_key=limits.per_key, per_model=limits.per_model)
         )
     return stack
 

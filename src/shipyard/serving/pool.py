@@ -17,7 +17,7 @@ import warnings
 from collections import OrderedDict
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import anyio.to_thread
 import numpy as np
@@ -27,7 +27,7 @@ from ..errors import ArtifactNotFound, NotReady
 from ..flavors.base import LoadedModel
 from ..registry import ModelVersion, Registry
 from ..schema import Signature
-from .batcher import Batcher
+from .batcher import Batcher, BatchHook
 from .cache import CachePolicy, ResponseCache
 from .outputs import available_outputs, run_outputs
 from .tabular import InputPlan, Rows, model_input
@@ -98,6 +98,16 @@ class ServedModel:
         return f"ServedModel(name={self.version.name!r}, version={self.version.version})"
 
 
+class PoolEvents(Protocol):
+    """Told about loads and model calls (the metrics); set as `ModelPool.events`. Must not block."""
+
+    def model_loaded(self, name: str, version: int, seconds: float, cached: bool) -> None: ...
+
+    def model_load_failed(self, name: str, version: int) -> None: ...
+
+    def batch_hook(self, name: str, version: int) -> BatchHook | None: ...
+
+
 @dataclass(frozen=True)
 class BatchingDefaults:
     max_batch_size: int = 256
@@ -120,6 +130,7 @@ class ModelPool:
         self._models: OrderedDict[Key, ServedModel] = OrderedDict()
         self._loading: dict[Key, asyncio.Task[ServedModel]] = {}
         self.load_failures = 0
+        self.events: PoolEvents | None = None
 
     def get_loaded(self, key: Key) -> ServedModel | None:
         served = self._models.get(key)
@@ -166,13 +177,15 @@ class ModelPool:
             # The artifact store is unreachable (a missing folder or bucket, a network error): models
             # already loaded keep serving; this one cannot load now, and the caller may retry. The
             # details (paths, bucket URLs) go to the log, not to the client.
-            self.load_failures += 1
+            self._load_failed(key)
             logger.error("cannot load %s v%s: %s", key[0], key[1], exc)
             raise NotReady(key[0], "its artifact could not be read from the artifact store") from exc
         except Exception:
-            self.load_failures += 1
+            self._load_failed(key)
             raise
         served.load_seconds = time.monotonic() - started
+        if self.events is not None:
+            self.events.model_loaded(key[0], key[1], served.load_seconds, served.cache is not None)
         self._models[key] = served
         self._evict(keep=key)
         gc.freeze()  # the model's objects live until it is unloaded: spare the GC from rescanning them
@@ -180,6 +193,11 @@ class ModelPool:
             "loaded %s v%s in %.2f s (~%d MB)", key[0], key[1], served.load_seconds, served.memory_bytes // 2**20
         )
         return served
+
+    def _load_failed(self, key: Key) -> None:
+        self.load_failures += 1
+        if self.events is not None:
+            self.events.model_load_failed(*key)
 
     def _load_sync(self, key: Key) -> ServedModel:
         version = self._registry.get_version(*key)
@@ -191,6 +209,7 @@ class ModelPool:
             lambda rows, outs: served.predict(rows, outs),
             max_batch_size=int(version.serving.get("max_batch_size", self._batching.max_batch_size)),
             max_latency_ms=float(version.serving.get("max_latency_ms", self._batching.max_latency_ms)),
+            on_batch=self.events.batch_hook(*key) if self.events is not None else None,
         )
         served = ServedModel(version, model, plan, available_outputs(model), batcher, memory, 0.0)
         if self._cache_policy is not None:
@@ -213,4 +232,4 @@ class ModelPool:
         return list(self._models.values())
 
 
-__all__ = ["BatchingDefaults", "ModelPool", "ServedModel"]
+__all__ = ["BatchingDefaults", "ModelPool", "PoolEvents", "ServedModel"]

@@ -16,6 +16,11 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
+from ..config import ServerSettings
+from ..errors import RateLimited
+from ..security.authenticator import ANONYMOUS_ADMIN
+from ..security.permissions import Principal
+
 if TYPE_CHECKING:
     import redis.asyncio
 
@@ -187,4 +192,81 @@ class RedisRateLimiter:
         return f"RedisRateLimiter(prefix={self.prefix!r})"
 
 
-__all__ = ["Clock", "MemoryRateLimiter", "RateLimiter", "RedisRateLimiter", "TokenBucket", "refill"]
+Limit = tuple[float, int]
+"""(requests per second, burst) of one token bucket."""
+
+
+def bucket_limit(rate: float | None, burst: int | None) -> Limit | None:
+    """The bucket of a rate setting; without an explicit burst it holds one second's worth (at least one)."""
+    return None if rate is None else (rate, burst or max(1, math.ceil(rate)))
+
+
+def caller_key(principal: Principal | None, address: str | None) -> tuple[str, str]:
+    """(bucket key, words for messages) of a caller: its API key, else its token subject, else its address.
+
+    With auth off everyone is the same anonymous admin, so the client address is what tells callers apart.
+    """
+    if principal is not None and principal != ANONYMOUS_ADMIN:
+        if principal.key_id:
+            return f"key:{principal.key_id}", f"API key {principal.key_id!r}"
+        return f"subject:{principal.subject}", repr(principal.subject)
+    where = address or "unknown"
+    return f"client:{where}", f"client {where}"
+
+
+class RateLimits:
+    """The limits one inference is charged against, whatever protocol it came by (HTTP and gRPC share them).
+
+    The caller is charged first: a request refused for its caller costs the model nothing, so one
+    noisy key cannot drain a model's budget for everyone else.
+    """
+
+    def __init__(self, limiter: RateLimiter, *, per_key: Limit | None = None, per_model: Limit | None = None) -> None:
+        self.limiter = limiter
+        self.per_key = per_key
+        self.per_model = per_model
+
+    async def charge(self, caller: tuple[str, str], model: str) -> None:
+        """Take a token for `caller` (from `caller_key`) and one for `model`; RateLimited naming the empty bucket."""
+        if self.per_key is not None:
+            key, who = caller
+            wait = await self.limiter.acquire(key, *self.per_key)
+            if wait > 0:
+                raise RateLimited(who, wait)
+        if self.per_model is not None:
+            wait = await self.limiter.acquire(f"model:{model}", *self.per_model)
+            if wait > 0:
+                raise RateLimited(f"model {model!r}", wait)
+
+    def __repr__(self) -> str:
+        return f"RateLimits(limiter={self.limiter!r}, per_key={self.per_key}, per_model={self.per_model})"
+
+
+def rate_limiter(redis_url: str | None) -> RateLimiter:
+    """Buckets shared through Redis when there is one, else in this process."""
+    return RedisRateLimiter(redis_url) if redis_url else MemoryRateLimiter()
+
+
+def rate_limits(server: ServerSettings, *, redis_url: str | None) -> RateLimits | None:
+    """The limits the settings ask for; None when neither a per-key nor a per-model rate is set."""
+    per_key = bucket_limit(server.rate_limit_per_key, server.rate_limit_burst)
+    per_model = bucket_limit(server.rate_limit_per_model, server.rate_limit_burst)
+    if per_key is None and per_model is None:
+        return None
+    return RateLimits(rate_limiter(redis_url), per_key=per_key, per_model=per_model)
+
+
+__all__ = [
+    "Clock",
+    "Limit",
+    "MemoryRateLimiter",
+    "RateLimiter",
+    "RateLimits",
+    "RedisRateLimiter",
+    "TokenBucket",
+    "bucket_limit",
+    "caller_key",
+    "rate_limiter",
+    "rate_limits",
+    "refill",
+]

@@ -3,7 +3,8 @@
 It answers from an in-memory snapshot of the registry refreshed every `refresh_seconds` (1 s by
 default), so a moved alias or an archived version takes effect on every worker within 2 seconds
 without a database query per request. A name it does not know triggers one early refresh, so a
-model registered a moment ago is found at once.
+model registered a moment ago is found at once. The same refresh reads every deployment
+(`deployments`), which the router turns into its routing tables (listeners run after each refresh).
 """
 
 from __future__ import annotations
@@ -11,9 +12,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 
 import anyio.to_thread
 
+from ..deployments.snapshot import read_deployments
+from ..deployments.spec import Deployment
 from ..errors import AliasNotFound, ModelNotFound, VersionArchived, VersionNotFound, closest
 from ..registry.snapshot import ModelState, read_snapshot
 from ..store import Database
@@ -28,20 +32,35 @@ class ModelResolver:
         self._db = db
         self.refresh_seconds = refresh_seconds
         self.snapshot: dict[str, ModelState] = {}
+        self.deployments: dict[str, Deployment] = {}
         self.refreshed_at = 0.0
         self.healthy = False
+        self._listeners: list[Callable[[], None]] = []
+
+    def add_listener(self, listener: Callable[[], None]) -> None:
+        """Call `listener` (on the event loop) after every successful refresh."""
+        self._listeners.append(listener)
+
+    def _read(self) -> tuple[dict[str, ModelState], dict[str, Deployment]]:
+        return read_snapshot(self._db), read_deployments(self._db)
 
     async def refresh(self) -> None:
         try:
-            self.snapshot = await anyio.to_thread.run_sync(read_snapshot, self._db)
+            self.snapshot, self.deployments = await anyio.to_thread.run_sync(self._read)
             self.healthy = True
         except Exception:
             logger.exception(
                 "registry refresh failed; serving from the snapshot of %.1f s ago", time.monotonic() - self.refreshed_at
             )
             self.healthy = False
+            return
         finally:
             self.refreshed_at = time.monotonic()
+        for listener in self._listeners:
+            try:
+                listener()
+            except Exception:  # a listener's bug must not stop the refreshes
+                logger.exception("snapshot listener %r failed", listener)
 
     async def run(self) -> None:
         """Refresh forever (a task of the server's lifespan)."""

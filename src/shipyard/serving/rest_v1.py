@@ -1,7 +1,8 @@
 """V1 `POST /v1/models/{m}:predict`: `{"instances": [...]}` or `{"inputs": ...}` → `{"predictions": [...]}`.
 
 Rows may be lists (in signature column order) or objects (column → value); `inputs` may also be
-one object of columns. The answer names the version that produced it in `x-model-version`.
+one object of columns. The answer names the version that produced it in `x-model-version`, and
+carries the request's id in `x-request-id` (for feedback).
 """
 
 from __future__ import annotations
@@ -68,15 +69,22 @@ def tensors_from_v1(body: Any) -> list[InferTensor]:
     return [_tensor("instances", data if isinstance(data[0], list) else [[v] for v in data], field)]
 
 
+def parameters_from_v1(body: dict[str, Any]) -> dict[str, Any]:
+    """The optional top-level `parameters` object (a deployment's sticky `param:` key is read from it)."""
+    parameters = body.get("parameters", {})
+    if not isinstance(parameters, dict):
+        raise ValidationFailed([("parameters", "must be an object of names to values")])
+    return parameters
+
+
 async def predict(request: Request) -> Response:
     if check_content_type(request) is not None:
         raise ValidationFailed([("Content-Type", "the V1 protocol takes JSON only")])
     body = load_json(await read_body(request, request.app.state.max_body_bytes), "body")
     plane: DataPlane = request.app.state.plane
     name = request.path_params["model"]
-    response = await plane.infer(
-        name, InferRequest(tensors_from_v1(body)), request.path_params.get("version"), call=http_call(request, "v1")
-    )
+    infer_request = InferRequest(tensors_from_v1(body), parameters=parameters_from_v1(body))
+    response = await plane.infer(name, infer_request, request.path_params.get("version"), call=http_call(request, "v1"))
     predictions = next((t for t in response.outputs if t.name == "predict"), response.outputs[0]).data
     if predictions.dtype.kind in ("O", "U", "S"):
         listed: Any = [v.decode("utf-8", "replace") if isinstance(v, bytes) else v for v in predictions.tolist()]
@@ -85,7 +93,8 @@ async def predict(request: Request) -> Response:
     return Response(
         orjson.dumps({"predictions": listed}, option=orjson.OPT_SERIALIZE_NUMPY),
         media_type="application/json",
-        headers={"x-model-version": response.model_version or ""},
+        # V1 bodies have no id field: the header carries it, so a caller can send feedback about this answer.
+        headers={"x-model-version": response.model_version or "", "x-request-id": response.id or ""},
     )
 
 
@@ -96,4 +105,4 @@ def v1_routes() -> list[Route]:
     ]
 
 
-__all__ = ["tensors_from_v1", "v1_routes"]
+__all__ = ["parameters_from_v1", "tensors_from_v1", "v1_routes"]

@@ -29,7 +29,9 @@ async def live(request: Request) -> Response:
 
 
 async def ready(request: Request) -> Response:
-    is_ready = await _plane(request).ready()
+    # After SIGTERM the worker drains (serving.drain): not ready, so load balancers stop sending it requests.
+    drain = getattr(request.app.state, "drain", None)
+    is_ready = not (drain is not None and drain.draining) and await _plane(request).ready()
     return _json(b'{"ready":true}' if is_ready else b'{"ready":false}', 200 if is_ready else 503)
 
 

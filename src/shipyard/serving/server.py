@@ -15,6 +15,7 @@ from starlette.applications import Starlette
 
 from ..config import ServerSettings
 from .app import AppTask
+from .drain import Drain
 from .transport import TlsFiles
 
 logger = logging.getLogger(__name__)
@@ -26,6 +27,7 @@ def grpc_task(server: ServerSettings, tls: TlsFiles | None) -> AppTask:
     async def run(app: Starlette) -> None:
         from .grpc_server import start_grpc_server
 
+        drain: Drain | None = getattr(app.state, "drain", None)
         grpc = await start_grpc_server(
             app.state.plane,
             server.host,
@@ -35,11 +37,22 @@ def grpc_task(server: ServerSettings, tls: TlsFiles | None) -> AppTask:
             reuse_port=server.workers > 1,  # every worker binds the same port on purpose
             request_timeout=server.request_timeout_seconds,
             authenticator=app.state.authenticator,
+            rate_limits=getattr(app.state, "rate_limits", None),
+            drain=drain,
         )
+        # Calls in flight may run up to the request time limit; after it they are answered anyway.
+        grace = server.request_timeout_seconds + 1
+        if drain is not None:  # with HTTP's listener, once the drain pause is over
+
+            async def stop() -> None:
+                await asyncio.sleep(0.1)  # new calls are refused UNAVAILABLE meanwhile (grpc_server)
+                await grpc.stop(grace)
+
+            drain.on_stop(stop)
         try:
             await asyncio.Event().wait()  # until the lifespan cancels this task
         finally:
-            await grpc.stop(grace=5)
+            await grpc.stop(grace)
 
     return run
 

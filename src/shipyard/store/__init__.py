@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from .audit import AuditEvent, list_events, record_event
+from .audit import AuditEvent, list_events, record_event, record_keyed_events
 from .database import Database, create_db_engine, open_database
 
-__all__ = ["AuditEvent", "Database", "create_db_engine", "list_events", "open_database", "record_event"]
+__all__ = [
+    "AuditEvent",
+    "Database",
+    "create_db_engine",
+    "list_events",
+    "open_database",
+    "record_event",
+    "record_keyed_events",
+]

@@ -2,10 +2,15 @@
 
 Events are written in the same transaction as the change they describe, so a change without
 its event (or the reverse) cannot happen. Nothing in Shipyard updates or deletes an event.
+
+Events that describe no change of stored state (a failed authentication, a refused request) are
+written on their own, later, maybe from a spill file after a database outage (`store.spill`):
+those carry an `event_key`, unique in the table, so writing one twice stores it once.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -52,8 +57,46 @@ def record_event(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
     source: str | None = None,
+    at: datetime | None = None,
+    key: str | None = None,
 ) -> None:
-    session.add(AuditEventRow(actor=actor, action=action, target=target, before=before, after=after, source=source))
+    """Add one event to `session`'s transaction. `at` defaults to now; `key` makes it idempotent (see
+    `record_keyed_events`)."""
+    row = AuditEventRow(actor=actor, action=action, target=target, before=before, after=after, source=source)
+    if at is not None:
+        row.at = at
+    row.event_key = key
+    session.add(row)
+
+
+_KEY_CHUNK = 500  # keys per IN (...) query, well under every database's limit on parameters
+
+
+def record_keyed_events(session: Session, events: Iterable[Mapping[str, Any]]) -> int:
+    """Add the events whose `key` the table does not hold yet; the number added.
+
+    Each event is a mapping with `key`, `at` (ISO 8601), `actor`, `action`, `target` and optional
+    `before`, `after`, `source`: the form they take in a spill file.
+    """
+    fresh = {str(e["key"]): e for e in events}  # a key twice in one batch counts once
+    keys = list(fresh)
+    for start in range(0, len(keys), _KEY_CHUNK):
+        chunk = keys[start : start + _KEY_CHUNK]
+        for known in session.scalars(select(AuditEventRow.event_key).where(AuditEventRow.event_key.in_(chunk))):
+            fresh.pop(str(known), None)
+    for key, event in fresh.items():
+        record_event(
+            session,
+            actor=str(event["actor"]),
+            action=str(event["action"]),
+            target=str(event["target"]),
+            before=event.get("before"),
+            after=event.get("after"),
+            source=event.get("source"),
+            at=datetime.fromisoformat(str(event["at"])),
+            key=key,
+        )
+    return len(fresh)
 
 
 def list_events(
@@ -71,4 +114,4 @@ def list_events(
     ]
 
 
-__all__ = ["AuditEvent", "list_events", "record_event"]
+__all__ = ["AuditEvent", "list_events", "record_event", "record_keyed_events"]

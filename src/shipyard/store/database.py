@@ -16,10 +16,11 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..errors import ConfigError
+from ..errors import ConfigError, DatabaseUnavailable
 from .migrate import upgrade_to_head
 
 logger = logging.getLogger(__name__)
@@ -74,13 +75,24 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        with self._write.begin() as session:
+        with self._reachable(), self._write.begin() as session:
             yield session
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        with self._read.begin() as session:
+        with self._reachable(), self._read.begin() as session:
             yield session
+
+    @contextmanager
+    def _reachable(self) -> Iterator[None]:
+        # A database that is down, restarting or out of connections is the caller's to retry (HTTP 503),
+        # not an internal error: say so, in one line, without the driver's traceback.
+        try:
+            yield
+        except (OperationalError, InterfaceError, DisconnectionError, PoolTimeout) as exc:
+            orig = getattr(exc, "orig", None)
+            reason = (str(orig or exc).strip().splitlines() or ["unknown error"])[0]
+            raise DatabaseUnavailable(self.dialect, reason) from exc
 
     def close(self) -> None:
         self.engine.dispose()

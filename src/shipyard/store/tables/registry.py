@@ -76,7 +76,10 @@ class ApprovalRow(Base):
 
 class AuditEventRow(Base):
     __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_events_target_at", "target", "at"),)
+    __table_args__ = (
+        Index("ix_audit_events_target_at", "target", "at"),
+        Index("ix_audit_events_event_key", "event_key", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
@@ -86,6 +89,9 @@ class AuditEventRow(Base):
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     source: Mapped[str | None] = mapped_column(String(255))
+    event_key: Mapped[str | None] = mapped_column(String(64))
+    """Idempotency key of an event written apart from any change (failed or refused requests), so that
+    replaying it from a spill file after a database outage stores it once; NULL for the others."""
 
 
 class ApiKeyRow(Base):
