@@ -20,10 +20,12 @@ from starlette.applications import Starlette
 
 from .api import create_management_api
 from .config import ServerSettings, Settings, load_settings
+from .deployments import DeploymentService
 from .monitoring.drift import scheduled_drift
 from .monitoring.feedback_service import MonitoringService
 from .monitoring.metrics.multiproc import use_run_dir
 from .monitoring.predlog import open_prediction_log
+from .monitoring.quality_probe import FeedbackQualityProbe
 from .registry import open_registry
 from .retrain import trigger_job
 from .retrain.factory import open_retrain_service
@@ -68,11 +70,16 @@ def build_app(
     observability = attach_monitoring(plane, jobs, registry, settings)
     extra_tasks = (*extra_tasks, *observability.tasks)
     # Deployments: routing lives in the plane; per-arm figures, shadow copies, the canary controller here.
-    deployment_tasks = attach_deployments(plane, jobs, registry, settings.deployments, alerts=observability.alerts)
+    # Its quality guard reads the labelled prediction log (policies with max_quality_drop).
+    monitoring = MonitoringService.from_settings(settings, registry.db)
+    deployments = DeploymentService(registry)
+    quality = FeedbackQualityProbe(monitoring, lambda name: deployments.get(name).model)
+    deployment_tasks = attach_deployments(
+        plane, jobs, registry, settings.deployments, alerts=observability.alerts, quality=quality
+    )
     extra_tasks = (*extra_tasks, *deployment_tasks)
     # Prediction log (in durable mode a request is answered once its entry is on disk), feedback and
     # quality (the job keeps each model's latest figures in the DB): docs/monitoring.md.
-    monitoring = MonitoringService.from_settings(settings, registry.db)
     prediction_log = open_prediction_log(settings, registry.db)
     if prediction_log is not None:
         plane.add_observer(prediction_log)

@@ -6,9 +6,10 @@ The current window is sorted once (numpy's sort is vectorised and releases the G
   CDFs. Both CDFs are step functions, so the gap only needs checking at each distinct reference
   value and just before it: one `searchsorted` of the (small) reference into the (large) current
   sample, plus one for the values that tie, instead of scipy's two searches of all the merged
-  values. The figures are the very ones `scipy.stats.ks_2samp` compares (integer counts divided by the same sizes), so the statistic
-  is bit-for-bit scipy's; the p-value comes from scipy's own distribution (`kstwo.sf`, its
-  asymptotic branch) or, up to 10,000 values per side, from `ks_2samp` itself (its exact branch).
+  values. The figures are the very ones `scipy.stats.ks_2samp` compares (integer counts divided by
+  the same sizes), so the statistic is bit-for-bit scipy's; the p-value comes from scipy's own
+  distribution (`kstwo.sf`, its asymptotic branch) or, up to 10,000 values per side, from
+  `ks_2samp` itself (its exact branch).
 - **Wasserstein-1**: the area between the two CDFs (what `scipy.stats.wasserstein_distance`
   sums over the merged samples), in closed form per segment between reference values from the
   same searches and one pass of sums over the window; the engine divides it by the
