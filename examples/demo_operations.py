@@ -41,7 +41,7 @@ def roll_out_and_observe(url: str, key: str, home: Path, data: Any) -> None:
     # Live traffic: every row of the data set once (test rows first), so the drift check below compares
     # like with like; a loop over the same few rows would look like drift to KS (far too many ties).
     traffic = pd.concat([X_test, X_train]), np.concatenate([y_test.to_numpy(), y_train.to_numpy()])
-    answered = send_until_promoted(url, key, *traffic, v2.version)
+    answered = send_until_promoted(url, key, *traffic)
     cli("deploy", "status", DEPLOYMENT)
     cli("deploy", "history", DEPLOYMENT)
     wait_for_log(answered[-1][0])
@@ -69,24 +69,29 @@ def roll_out_and_observe(url: str, key: str, home: Path, data: Any) -> None:
     )
 
 
-def send_until_promoted(url: str, key: str, X: Any, y: Any, version: int) -> list[tuple[str, list[int]]]:
-    """One row per request until the canary reaches 100% (or the rows run out): (request id, labels) answered."""
+def send_until_promoted(url: str, key: str, X: Any, y: Any, *, seconds: float = 60) -> list[tuple[str, list[int]]]:
+    """One row per request until the canary's rollout ends: (request id, labels) of the answered requests.
+
+    Rows go in order and start over only if the rollout is still running when they run out."""
     auth = {"Authorization": f"Bearer {key}"}
     rows = X.to_numpy()
     answered: list[tuple[str, list[int]]] = []
     served_by: dict[str, int] = {}
+    deadline = time.monotonic() + seconds
     with httpx.Client(base_url=url, headers=auth, timeout=10) as http:
-        for i, row in enumerate(rows):
-            body = {"inputs": [{"name": "x", "shape": [1, len(row)], "datatype": "FP64", "data": row.tolist()}]}
+        for n in range(10**6):
+            i = n % len(rows)
+            body = {
+                "inputs": [{"name": "x", "shape": [1, rows.shape[1]], "datatype": "FP64", "data": rows[i].tolist()}]
+            }
             answer = http.post(f"/v2/models/{DEPLOYMENT}/infer", json=body)
             answer.raise_for_status()
             out = answer.json()
             answered.append((out["id"], [int(y[i])]))
             served_by[out["model_version"]] = served_by.get(out["model_version"], 0) + 1
-            if i % 25 == 24:
-                status = shipyard.deployment_status(DEPLOYMENT)
-                weights = {arm["version"]: arm["weight"] for arm in status["arms"] if arm["weight"]}
-                if weights == {version: 100}:
+            if n % 25 == 24:  # the last step must stay healthy for its interval too, under traffic
+                rollout = shipyard.deployment_status(DEPLOYMENT)["rollout"]
+                if rollout is None or rollout["state"] != "running" or time.monotonic() > deadline:
                     break
     print(f"\nsent {len(answered)} requests through /v2/models/{DEPLOYMENT}/infer; answered by version: {served_by}")
     return answered
