@@ -270,3 +270,28 @@ def test_refusals_through_http_are_audited_with_caller_action_and_source(
     assert infer.actor == keys.actor == f"key:{info.id}" and infer.source == "testclient"
     assert infer.after == {**(infer.after or {}), "action": "model.infer", "count": 2, "roles": ["viewer"]}
     assert keys.after is not None and keys.after["action"] == "keys.manage" and keys.after["count"] == 1
+
+
+def test_a_route_refusing_on_its_own_is_audited_like_the_middleware(
+    auth: Authenticator, role_keys: dict[Role, str], sqlite_db: Database
+) -> None:
+    from shipyard.api.deps import require
+
+    async def stricter(request: Request) -> JSONResponse:
+        require(Action.KEYS_MANAGE)(request)  # a per-route check the path table does not make
+        return JSONResponse({"ok": True})
+
+    app = Starlette(
+        routes=[Route("/api/v1/models", stricter, methods=["GET"])],
+        middleware=[Middleware(AuthMiddleware, authenticator=auth)],
+        exception_handlers={ShipyardError: handle_shipyard_error},
+    )
+    with TestClient(app) as client:
+        response = client.get("/api/v1/models", headers=bearer(role_keys[Role.VIEWER]))
+        assert response.status_code == 403 and "keys.manage" in response.json()["error"]
+        assert client.get("/api/v1/models", headers=bearer(role_keys[Role.ADMIN])).json() == {"ok": True}
+    asyncio.run(auth.flush())
+    with sqlite_db.read() as session:
+        (event,) = list_events(session, action="auth.denied")
+    assert event.after is not None and event.after["what"] == "GET /api/v1/models"
+    assert event.actor.startswith("key:") and event.source == "testclient"

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from ..errors import Forbidden
 from ..registry import Registry
 from ..security.access import authorize
 from ..security.permissions import Action, Principal
@@ -39,8 +40,15 @@ def require(action: Action) -> Callable[[Request], None]:
 
     def check(request: Request) -> None:
         principal = principal_of(request)
-        if principal is not None:
+        if principal is None:
+            return
+        try:
             authorize(principal, action)
+        except Forbidden as refusal:
+            note_denied = getattr(request.state, "note_denied", None)
+            if note_denied is not None:  # audited like the middleware's own refusals (auth.denied)
+                note_denied(refusal)
+            raise
 
     return check
 

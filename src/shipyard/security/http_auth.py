@@ -12,6 +12,7 @@ UI alike, and costs a few precompiled regex matches and a dict lookup per reques
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -176,7 +177,12 @@ class AuthMiddleware:
             self.authenticator.note_denied(principal, exc, source=_source(scope), what=f"{method} {path}")
             await _reject(scope, send, 403, str(exc), None)
             return
-        scope.setdefault("state", {})["principal"] = principal
+        state = scope.setdefault("state", {})
+        state["principal"] = principal
+        # A route that refuses on its own (a per-route role check) audits the 403 through this, like ours.
+        state["note_denied"] = functools.partial(
+            self.authenticator.note_denied, principal, source=_source(scope), what=f"{method} {path}"
+        )
         await self.app(scope, receive, send)
 
     def __repr__(self) -> str:
