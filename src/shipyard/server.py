@@ -72,10 +72,10 @@ def build_app(
     # Deployments: routing lives in the plane; per-arm figures, shadow copies, the canary controller here.
     # Its quality guard reads the labelled prediction log (policies with max_quality_drop).
     monitoring = MonitoringService.from_settings(settings, registry.db)
-    deployments = DeploymentService(registry)
+    deployments = DeploymentService(registry, status_window_seconds=settings.deployments.status_window_seconds)
     quality = FeedbackQualityProbe(monitoring, lambda name: deployments.get(name).model)
     deployment_tasks = attach_deployments(
-        plane, jobs, registry, settings.deployments, alerts=observability.alerts, quality=quality
+        plane, jobs, registry, settings.deployments, alerts=observability.alerts, quality=quality, service=deployments
     )
     extra_tasks = (*extra_tasks, *deployment_tasks)
     # Prediction log (in durable mode a request is answered once its entry is on disk), feedback and

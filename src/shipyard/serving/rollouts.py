@@ -29,6 +29,7 @@ def attach_deployments(
     *,
     alerts: AlertSink | None = None,
     quality: QualityProbe | None = None,
+    service: DeploymentService | None = None,
 ) -> list[AppTask]:
     """Wire deployments into `plane` and `jobs`; the app tasks to run beside them."""
     recorder = ArmFiguresRecorder(registry.db, flush_seconds=settings.flush_seconds, worker=jobs.holder)
@@ -36,7 +37,7 @@ def attach_deployments(
     plane.shadows = ShadowRunner(
         plane, recorder, queue_size=settings.shadow_queue, concurrency=settings.shadow_concurrency
     )
-    service = DeploymentService(registry, status_window_seconds=settings.status_window_seconds)
+    service = service or DeploymentService(registry, status_window_seconds=settings.status_window_seconds)
     controller = CanaryController(
         service, alerts=alerts or LogAlertSink(), quality=quality, retention_hours=settings.sample_retention_hours
     )
