@@ -25,3 +25,24 @@ def test_import_does_not_pull_heavy_frameworks() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_the_deployment_calls_of_the_cli_are_exported() -> None:
+    # `shipyard deploy create|canary|shadow [--stop]|ab|promote|pause|resume|rollback|list|status|history`
+    calls = {
+        "deploy",
+        "canary",
+        "shadow",
+        "stop_shadow",
+        "ab_test",
+        "promote",
+        "pause",
+        "resume",
+        "rollback",
+        "list_deployments",
+        "deployment_status",
+        "deployment_history",
+        "deployment_service",
+    }
+    assert calls <= set(shipyard.__all__)
+    assert all(callable(getattr(shipyard, name)) for name in calls)

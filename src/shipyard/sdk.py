@@ -18,7 +18,7 @@ from .registry.importer import import_mlflow_model
 
 if TYPE_CHECKING:
     from .batch import BatchJob, BatchProgress
-    from .deployments import Deployment, DeploymentService
+    from .deployments import Deployment, DeploymentEvent, DeploymentService
     from .retrain import RetrainRun, RetrainService, StoredPolicy
 
 
@@ -279,6 +279,32 @@ def deployment_status(name: str) -> dict[str, Any]:
     return dict(deployment_service().status(name).to_dict())
 
 
+def stop_shadow(name: str, version: int) -> Deployment:
+    """Stop mirroring `name`'s requests to `version` (`shipyard deploy shadow NAME -v V --stop`)."""
+    return deployment_service().stop_shadow(name, version)
+
+
+def pause(name: str) -> Deployment:
+    """Freeze `name`'s canary at its step; its guards still roll it back on a breach."""
+    return deployment_service().pause(name)
+
+
+def resume(name: str) -> Deployment:
+    """Let `name`'s paused canary advance again (its step starts over)."""
+    return deployment_service().resume(name)
+
+
+def list_deployments() -> list[Deployment]:
+    """Every deployment: model, arms and weights, mode, sticky key, rollout."""
+    return deployment_service().list()
+
+
+def deployment_history(name: str, *, limit: int = 50) -> list[DeploymentEvent]:
+    """Every change of `name`, newest first: who, when, the arms after it and the figures behind automatic steps
+    (also after the deployment was deleted)."""
+    return deployment_service().history(name, limit=limit)
+
+
 def retrain_service() -> RetrainService:
     """The retraining service of the current configuration (policies, runs, trigger checks)."""
     from .retrain.factory import open_retrain_service
@@ -346,8 +372,13 @@ __all__ = [
     "shadow",
     "rollback",
     "promote",
+    "deployment_history",
     "deployment_status",
     "deployment_service",
+    "list_deployments",
+    "pause",
+    "resume",
+    "stop_shadow",
     "deploy",
     "canary",
     "ab_test",

@@ -97,7 +97,11 @@ def build_app(
         settings.server,
         authenticator=authenticator,
         management=create_management_api(
-            registry, actor_default=settings.actor, monitoring=monitoring, retrain=retrain
+            registry,
+            actor_default=settings.actor,
+            monitoring=monitoring,
+            retrain=retrain,
+            status_window_seconds=settings.deployments.status_window_seconds,
         ),
         middleware=[
             *http_middleware(settings, redis_url=settings.redis_url, auth=auth, limits=limits, drain=drain),

@@ -6,13 +6,17 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import Mount
 from starlette.testclient import TestClient
 
+from shipyard.api import create_management_api
 from shipyard.deployments import DeploymentService
 from shipyard.registry import Registry
 from shipyard.store import list_events
 
-from ..api.conftest import mount
+from ..api.conftest import FakeAuthMiddleware, mount
 from .conftest import stored
 
 ADMIN = {"X-Test-Subject": "key:admin1", "X-Test-Roles": "admin"}
@@ -91,6 +95,8 @@ BAD: list[tuple[str, str, Any, int, str]] = [
     ("get", "/deployments/nope", None, 404, "does not exist"),
     ("get", "/deployments/nope/status", None, 404, "does not exist"),
     ("get", "/deployments/churn/status?window=-1", None, 400, "window"),
+    ("get", "/deployments/churn/status?window=soon", None, 400, "window"),
+    ("get", "/deployments/churn/status?window=100000", None, 400, "window"),
     ("get", "/deployments/nope/history", None, 404, "does not exist"),
     ("delete", "/deployments/nope", None, 404, "does not exist"),
     ("post", "/deployments/nope/canary", {"version": 2}, 404, "does not exist"),
@@ -134,3 +140,20 @@ def test_bad_input_is_a_4xx_and_changes_nothing(api: TestClient, registry: Regis
         response = api.post("/deployments/churn/ab", content=raw, headers={**ADMIN, "content-type": "application/json"})
         assert response.status_code == 400, response.text
     assert stored(service) == before
+
+
+def test_status_shows_the_configured_window_unless_the_request_names_one(registry: Registry, model: str) -> None:
+    # The server passes `deployments.status_window_seconds`, as `shipyard deploy status` honours it.
+    api = create_management_api(registry, actor_default="api-default", status_window_seconds=15)
+    app = Starlette(routes=[Mount("/api/v1", app=api)], middleware=[Middleware(FakeAuthMiddleware)])
+    with TestClient(app, base_url="http://testserver/api/v1") as client:
+        ok(client.post("/deployments", json={"name": "churn", "model": "m/1"}, headers=ADMIN), 201)
+        assert ok(client.get("/deployments/churn/status", headers=VIEWER))["window_seconds"] == 15
+        assert ok(client.get("/deployments/churn/status?window=45", headers=VIEWER))["window_seconds"] == 45
+    with pytest.raises(ValueError, match="status_window_seconds"):
+        create_management_api(registry, actor_default="x", status_window_seconds=0)
+
+
+def test_the_status_window_defaults_to_a_minute(api: TestClient) -> None:
+    ok(api.post("/deployments", json={"name": "churn", "model": "m/1"}, headers=ADMIN), 201)
+    assert ok(api.get("/deployments/churn/status", headers=VIEWER))["window_seconds"] == 60

@@ -38,6 +38,7 @@ def create_management_api(
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
     monitoring: MonitoringService | None = None,
     retrain: RetrainService | None = None,
+    status_window_seconds: float = 60.0,
 ) -> FastAPI:
     """The management API over `registry`, to mount at `/api/v1` of the server's Starlette app.
 
@@ -45,13 +46,16 @@ def create_management_api(
     `openapi.json` beside them, with the mount path as its server URL. Changes are recorded as the
     caller the auth middleware put on `request.state.principal`, else as `actor_default`; roles are
     checked against `shipyard.security.permissions` when there is a principal. Uploads larger than
-    `max_upload_bytes` get 413.
+    `max_upload_bytes` get 413. `/deployments/{name}/status` shows `status_window_seconds` of figures
+    unless the request names a `window` (the server passes `deployments.status_window_seconds`).
 
         api = create_management_api(registry, actor_default=settings.actor)
         app = Starlette(routes=[Mount("/api/v1", app=api), ...])
     """
     if max_upload_bytes < 1:
         raise ValueError(f"max_upload_bytes must be positive, not {max_upload_bytes}")
+    if not status_window_seconds > 0:
+        raise ValueError(f"status_window_seconds must be positive, not {status_window_seconds}")
     app = FastAPI(
         title="Shipyard management API",
         version=__version__,
@@ -72,6 +76,7 @@ def create_management_api(
     app.state.registry = registry
     app.state.actor_default = actor_default
     app.state.max_upload_bytes = max_upload_bytes
+    app.state.status_window_seconds = status_window_seconds  # /deployments/{name}/status without ?window=
     app.state.monitoring = monitoring  # /logs, /feedback, /quality answer 503 without it
     app.state.retrain = retrain  # /retrain: the server's service (alerts, log); else a plain one
     install_openapi(app)

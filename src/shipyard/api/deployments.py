@@ -127,8 +127,9 @@ class RollbackIn(_In):
     reason: str | None = Field(None, max_length=1000)
 
 
-def _service(registry: RegistryDep) -> DeploymentService:
-    return DeploymentService(registry)
+def _service(registry: RegistryDep, request: Request) -> DeploymentService:
+    window: float = getattr(request.app.state, "status_window_seconds", 60.0)
+    return DeploymentService(registry, status_window_seconds=window)
 
 
 ServiceDep = Annotated[DeploymentService, Depends(_service)]
@@ -175,7 +176,10 @@ def delete_deployment(name: DeploymentPath, service: ServiceDep, actor: ActorDep
 def deployment_status(
     name: DeploymentPath,
     service: ServiceDep,
-    window: Annotated[float, Query(gt=0, le=86_400, description="Seconds of figures to show.")] = 60.0,
+    window: Annotated[
+        float | None,
+        Query(gt=0, le=86_400, description="Seconds of figures to show; default `deployments.status_window_seconds`."),
+    ] = None,
 ) -> StatusOut:
     """Arms, weights, req/s, error rate, p50/p99 per arm, the rollout's step and the shadow comparison."""
     return StatusOut.model_validate(service.status(name, window_seconds=window).to_dict())
