@@ -2,8 +2,10 @@
 
 Chunk `c` of a file is its rows `[c * batch_rows, (c + 1) * batch_rows)`, whatever the row groups or
 CSV blocks: the chunks, and so the part files named after them, are the same on every run and on
-every engine. Only the columns the job needs are read (Parquet projects them; CSV skips the rest),
-and at most one row group (Parquet) or one block (CSV) is held beyond the chunk being cut.
+every engine. Only the columns the job needs are read (Parquet projects them; CSV skips the rest).
+Memory follows `batch_rows`, not the file's layout: Parquet is read page by page through a small
+buffer per column (never a whole row group: a file written as one row group is not held whole), and
+CSV one block at a time.
 
 CSV columns the model takes are read as text and converted by `rows.py`, row by row in effect:
 a value that does not parse rejects its row instead of failing the whole read.
@@ -29,6 +31,10 @@ if TYPE_CHECKING:
 
 _CSV_BLOCK_BYTES = 8 << 20
 _CSV_SAMPLE_BYTES = 1 << 20
+# Bytes read at a time from each Parquet column chunk. Locally the page cache makes small reads cheap;
+# from an object store each read is one ranged request, so fewer, larger ones.
+_PARQUET_BUFFER_BYTES = 256 << 10
+_REMOTE_PARQUET_BUFFER_BYTES = 4 << 20
 
 
 @dataclass(frozen=True)
@@ -47,11 +53,11 @@ class FileLayout:
 
 
 @contextlib.contextmanager
-def _binary(fs: AbstractFileSystem, file: InputFile, local: bool) -> Iterator[Any]:
+def _binary(fs: AbstractFileSystem, file: InputFile, local: bool, **options: Any) -> Iterator[Any]:
     if local and file.compression is None:
         yield file.path  # pyarrow's own file reader: faster than a Python file object
         return
-    with fs.open(file.path, "rb", compression=file.compression) as f:
+    with fs.open(file.path, "rb", compression=file.compression, **options) as f:
         yield f
 
 
@@ -137,20 +143,24 @@ def _parquet_batches(
     wanted = list(range(first_group, min(last_group + 1, len(groups))))
     if not wanted:
         return
-    with _binary(fs, file, local) as source:
-        parquet = pq.ParquetFile(source)
+    # No pre-buffering: pyarrow would read every column chunk of the groups it is given whole, and keep
+    # them until the iterator is done (a file written as one row group would be held whole). Without it,
+    # each column is read through a buffer of `buffer_size` bytes and decoded `batch_rows` rows at a time,
+    # and batches run on across row-group boundaries. An object-store file is opened without fsspec's
+    # read-ahead cache: the columns are read in turn from different offsets, which it would fetch in
+    # blocks of up to 50 MiB each time.
+    remote = {} if local else {"cache_type": "none"}
+    buffer_size = _PARQUET_BUFFER_BYTES if local else _REMOTE_PARQUET_BUFFER_BYTES
+    with _binary(fs, file, local, **remote) as source:
+        parquet = pq.ParquetFile(source, pre_buffer=False, buffer_size=buffer_size)
         to_drop = first_row - starts[first_group]
-        # One row group per call: pyarrow pre-buffers (coalesces the reads of) the groups it is given and
-        # keeps those buffers until the call's iterator is done, so one call over a whole file would hold
-        # the whole file in memory by its end.
-        for group in wanted:
-            for batch in parquet.iter_batches(batch_size=batch_rows, row_groups=[group], columns=list(columns)):
-                if to_drop >= batch.num_rows:
-                    to_drop -= batch.num_rows
-                    continue
-                if to_drop:
-                    batch, to_drop = batch.slice(to_drop), 0
-                yield batch
+        for batch in parquet.iter_batches(batch_size=batch_rows, row_groups=wanted, columns=list(columns)):
+            if to_drop >= batch.num_rows:
+                to_drop -= batch.num_rows
+                continue
+            if to_drop:
+                batch, to_drop = batch.slice(to_drop), 0
+            yield batch
 
 
 def _csv_batches(
