@@ -35,6 +35,32 @@ def test_toml_file_is_read_and_environment_wins(tmp_path: Path, monkeypatch: pyt
 
 
 @pytest.mark.parametrize(
+    ("artifacts", "log_url"),
+    [
+        ("s3://bucket/prefix", "s3://bucket/prefix/predictions"),
+        ("s3://bucket/prefix/", "s3://bucket/prefix/predictions"),
+        ("gs://bucket", "gs://bucket/predictions"),
+        (None, "{home}/predictions"),
+        ("/srv/artifacts", "{home}/predictions"),
+        ("file:///srv/artifacts", "{home}/predictions"),
+        ("memory://", "{home}/predictions"),
+    ],
+)
+def test_the_log_defaults_to_a_remote_artifact_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, artifacts: str | None, log_url: str
+) -> None:
+    if artifacts is not None:
+        monkeypatch.setenv("SHIPYARD_ARTIFACTS", artifacts)
+    assert load_settings().resolved_log_url == log_url.format(home=tmp_path / "home")
+
+
+def test_an_explicit_log_url_wins_over_the_artifact_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHIPYARD_ARTIFACTS", "s3://bucket/prefix")
+    monkeypatch.setenv("SHIPYARD_MONITORING__LOG_URL", "s3://other/log")
+    assert load_settings().resolved_log_url == "s3://other/log"
+
+
+@pytest.mark.parametrize(
     ("variable", "value"),
     [
         ("SHIPYARD_DB_URL", "mysql://x/y"),

@@ -23,6 +23,7 @@ from .errors import ConfigError
 
 _DB_SCHEMES = ("sqlite", "postgresql")
 _ARTIFACT_SCHEMES = ("file", "memory", "s3", "gs", "az", "abfs")
+_REMOTE_ARTIFACT_SCHEMES = ("s3", "gs", "az", "abfs")
 
 
 class RegistrySettings(BaseModel):
@@ -156,7 +157,8 @@ class MonitoringSettings(BaseModel):
     killed worker loses at most about the last second (counted and reported at the next start); `off`."""
     log_url: str | None = None
     """Where the prediction log's Parquet segments go: a folder or an fsspec URL such as `s3://bucket/log`
-    (S3 reached with the `s3` settings). Default: `<home>/predictions`."""
+    (S3 reached with the `s3` settings). Default: in the artifact store when that is remote
+    (`<artifacts>/predictions`, e.g. `s3://bucket/prefix/predictions`), else `<home>/predictions`."""
     log_queue_size: int = Field(10_000, ge=1, le=10_000_000)
     """Records waiting for the write-ahead file per worker; when full, `fast` drops (and counts) new ones and
     `durable` answers 503 rather than acknowledge what it could not record."""
@@ -375,7 +377,14 @@ class Settings(BaseSettings):
 
     @property
     def resolved_log_url(self) -> str:
-        return self.monitoring.log_url or str((self.home / "predictions").resolve())
+        """`monitoring.log_url`, else beside a remote artifact store's blobs (`s3://bucket/prefix/predictions`,
+        next to its `sha256/` and `refs/`), else `<home>/predictions`."""
+        if self.monitoring.log_url:
+            return self.monitoring.log_url
+        artifacts = self.artifacts or ""
+        if "://" in artifacts and artifacts.split("://", 1)[0] in _REMOTE_ARTIFACT_SCHEMES:
+            return artifacts.rstrip("/") + "/predictions"
+        return str((self.home / "predictions").resolve())
 
     @property
     def actor(self) -> str:

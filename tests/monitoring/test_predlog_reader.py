@@ -8,18 +8,21 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
-from shipyard.artifacts import s3_storage_options
-from shipyard.config import MonitoringSettings, S3Settings
+from shipyard.artifacts import open_artifact_store, s3_storage_options
+from shipyard.config import MonitoringSettings, S3Settings, Settings
 from shipyard.errors import ValidationFailed
 from shipyard.monitoring.predlog import PredictionLog, SegmentStore, partition_dir, read_log
 from shipyard.monitoring.predlog.entries import batches_from_records
+from shipyard.monitoring.predlog.factory import log_storage_options, open_prediction_log
 from shipyard.monitoring.predlog.schema import batch_table
+from shipyard.store import open_database
 
 from ._records import columns, tabular
 
@@ -114,15 +117,43 @@ def test_segments_on_s3(tmp_path: Path, s3_url: tuple[str, S3Settings]) -> None:
     location = url.replace("/artifacts", "/predictions")
     options = s3_storage_options(s3)
     log = PredictionLog(MonitoringSettings(log_mode="durable"), SegmentStore(location, options), tmp_path / "wal")
+    _log_five(log, "s")
+    table = read_log(location, "churn", since="1h", storage_options=options)
+    assert sorted(table.column("request_id").to_pylist()) == [f"s{i}" for i in range(5)]
+
+
+@pytest.mark.integration
+def test_the_log_follows_an_s3_artifact_store_by_default(
+    tmp_path: Path, s3_url: tuple[str, S3Settings], boto_s3: Any
+) -> None:
+    url, s3 = s3_url
+    settings = Settings(home=tmp_path / "home", artifacts=url, s3=s3)  # no monitoring.log_url
+    assert settings.resolved_log_url == f"{url}/predictions"
+    open_artifact_store(settings).put_bytes(b"weights")
+    db = open_database(settings.resolved_db_url)
+    try:
+        log = open_prediction_log(settings, db)
+        assert log is not None
+        _log_five(log, "d")
+    finally:
+        db.close()
+    table = read_log(settings.resolved_log_url, "churn", since="1h", storage_options=log_storage_options(settings))
+    assert sorted(table.column("request_id").to_pylist()) == [f"d{i}" for i in range(5)]
+    bucket, prefix = url.removeprefix("s3://").split("/", 1)
+    keys = [o["Key"] for o in boto_s3.list_objects_v2(Bucket=bucket)["Contents"]]
+    assert {k.removeprefix(prefix + "/").split("/", 1)[0] for k in keys} == {"sha256", "predictions"}
+    assert not (tmp_path / "home" / "predictions").exists()  # nothing went to local disk
+
+
+def _log_five(log: PredictionLog, prefix: str) -> None:
     log.start()
     try:
 
         async def answer() -> None:
-            await asyncio.gather(*[w for w in (log.observe(tabular(f"s{i}", [[1.0, 2.0]])) for i in range(5)) if w])
+            waits = (log.observe(tabular(f"{prefix}{i}", [[1.0, 2.0]])) for i in range(5))
+            await asyncio.gather(*[w for w in waits if w])
 
         asyncio.run(answer())
         assert log.flush(30)
     finally:
         log.close(10)
-    table = read_log(location, "churn", since="1h", storage_options=options)
-    assert sorted(table.column("request_id").to_pylist()) == [f"s{i}" for i in range(5)]
