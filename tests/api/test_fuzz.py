@@ -1,4 +1,5 @@
-"""Schemathesis against the served app: /api/v1 from its own OpenAPI document, V2 from `v2_openapi`.
+"""Schemathesis against the served app: /api/v1 from its own OpenAPI document (`/api/v1/openapi.json`), the
+V2 and V1 inference routes from theirs (`/v2/docs/dataplane.json`), each loaded from the running app.
 
 Every generated request carries an admin key (auth is on, as `shipyard serve` runs it). Checks: no 5xx,
 and every answer matches the response schema its document declares. Bounded and derandomized so a CI run
@@ -8,7 +9,7 @@ is short and repeatable; docs/security.md ("Fuzzing") has the command for a long
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,6 @@ from shipyard.config import Settings
 from shipyard.registry import open_registry
 from shipyard.security.bootstrap import ensure_admin_key
 from shipyard.server import build_app
-from shipyard.serving.v2_openapi import v2_openapi
 
 # Per operation. SHIPYARD_FUZZ_EXAMPLES raises it for a longer run (docs/security.md, "Fuzzing").
 MAX_EXAMPLES = int(os.environ.get("SHIPYARD_FUZZ_EXAMPLES", "25"))
@@ -66,21 +66,19 @@ def admin(served: tuple[Starlette, dict[str, str]]) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def v1_schema(served: tuple[Starlette, dict[str, str]]) -> Any:
+def api_schema(served: tuple[Starlette, dict[str, str]]) -> Any:
     return schemathesis.openapi.from_asgi("/api/v1/openapi.json", served[0])
 
 
 @pytest.fixture(scope="module")
 def v2_schema(served: tuple[Starlette, dict[str, str]]) -> Any:
-    schema = schemathesis.openapi.from_dict(v2_openapi())
-    schema.app = served[0]
-    return schema
+    return schemathesis.openapi.from_asgi("/v2/docs/dataplane.json", served[0])
 
 
 # Path parameters of the registered model, used for half the generated cases so the fuzzer also
 # reaches the handlers past their 404 (random names find no model).
-# The V1 run archives and re-aliases its model, so V2 gets a model of its own.
-V1_PINS = {"name": "iris", "version": "1", "alias": "production"}
+# The management API run archives and re-aliases its model, so the inference routes get a model of their own.
+API_PINS = {"name": "iris", "version": "1", "alias": "production"}
 V2_PINS = {"model": "flowers", "version": "1"}
 IRIS_ROW = {
     "inputs": [
@@ -88,10 +86,17 @@ IRIS_ROW = {
         for i, value in enumerate([5.1, 3.5, 1.4, 0.2])
     ]
 }
+INFERENCE_BODIES = {
+    "/infer": [IRIS_ROW, {**IRIS_ROW, "outputs": [{"name": "predict"}]}],
+    ":predict": [{"instances": [[5.1, 3.5, 1.4, 0.2]]}, {"inputs": {f"x{i}": [1.0, 2.0] for i in range(4)}}],
+}
 
 
-def cases(operation: Any, pins: dict[str, str], bodies: list[Any]) -> st.SearchStrategy[Any]:
-    """`operation`'s cases, valid and invalid; half with `pins` as path parameters, some with one of `bodies`."""
+def cases(operation: Any, pins: dict[str, str], bodies: Mapping[str, list[Any]]) -> st.SearchStrategy[Any]:
+    """`operation`'s cases, valid and invalid; half with `pins` as path parameters, and some POSTs with one of
+    the `bodies` of the suffix their path ends with."""
+    path, method = operation.path, operation.method.upper()
+    mine = next((b for suffix, b in bodies.items() if method == "POST" and path.endswith(suffix)), [])
 
     def pin(drawn: tuple[Any, bool, Any]) -> Any:
         case, pinned, body = drawn
@@ -100,18 +105,18 @@ def cases(operation: Any, pins: dict[str, str], bodies: list[Any]) -> st.SearchS
                 **(case.path_parameters or {}),
                 **{k: v for k, v in pins.items() if k in (case.path_parameters or {})},
             }
-            if body is not None and case.operation.method.upper() == "POST" and case.operation.path.endswith("/infer"):
+            if body is not None:
                 case.body = body
         return case
 
     return st.tuples(
         st.one_of(operation.as_strategy(), operation.as_strategy(GenerationMode.NEGATIVE)),
         st.booleans(),
-        st.sampled_from([None, *bodies]),
+        st.sampled_from([None, *mine]),
     ).map(pin)
 
 
-def fuzz(schema: Any, check: Callable[[Any], None], pins: dict[str, str], bodies: list[Any]) -> None:
+def fuzz(schema: Any, check: Callable[[Any], None], pins: dict[str, str], bodies: Mapping[str, list[Any]]) -> None:
     """Run `check` on up to MAX_EXAMPLES generated cases of every operation of `schema`."""
     for result in schema.get_all_operations():
         operation = result.ok()
@@ -124,14 +129,14 @@ def fuzz(schema: Any, check: Callable[[Any], None], pins: dict[str, str], bodies
         run()
 
 
-def test_management_api(v1_schema: Any, admin: dict[str, str]) -> None:
+def test_management_api(api_schema: Any, admin: dict[str, str]) -> None:
     def check(case: Any) -> None:
         checks = [not_a_server_error]
         if (case.operation.method.upper(), case.operation.path) != UPLOAD:
             checks.append(response_schema_conformance)
         case.call_and_validate(headers=admin, checks=checks)
 
-    fuzz(v1_schema, check, V1_PINS, [])
+    fuzz(api_schema, check, API_PINS, {})
 
 
 def test_v2_routes(v2_schema: Any, admin: dict[str, str]) -> None:
@@ -143,4 +148,4 @@ def test_v2_routes(v2_schema: Any, admin: dict[str, str]) -> None:
             return
         case.validate_response(response, headers=admin, checks=[not_a_server_error, response_schema_conformance])
 
-    fuzz(v2_schema, check, V2_PINS, [IRIS_ROW, {**IRIS_ROW, "outputs": [{"name": "predict"}]}])
+    fuzz(v2_schema, check, V2_PINS, INFERENCE_BODIES)

@@ -64,7 +64,7 @@ def _rule(methods: frozenset[str] | None, pattern: str, action: Action | None, *
 # First match wins; order matters where patterns overlap (approve before other model writes).
 _RULES: tuple[_Rule, ...] = (
     _rule(None, r"/v2/health/(?:live|ready)", None, public=True),  # orchestrators probe these
-    _rule(_GET, r"/api/v1/openapi\.json|/api/v1/docs(?:/.*)?", None, public=True),
+    _rule(_GET, r"/api/v1/openapi\.json|/api/v1/docs(?:/.*)?|/v2/docs/dataplane\.json", None, public=True),
     _rule(_GET, r"/v2/?", Action.SERVER_READ),
     _rule(_GET, rf"/v2/models/{_MODEL}(?:/ready)?", Action.MODEL_READ),
     _rule(_POST, rf"/v2/models/{_MODEL}/infer", Action.MODEL_INFER),

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -11,6 +14,7 @@ from .codec_binary import decode_binary_request, encode_infer_response_binary
 from .codec_json import decode_infer_request, encode_infer_response, encode_metadata
 from .dataplane import DataPlane
 from .protocol import InferRequest, InferResponse
+from .v2_openapi import v2_openapi
 
 _JSON = "application/json"
 
@@ -82,11 +86,22 @@ async def infer(request: Request) -> Response:
     return _encode(response, _wants_binary(infer_request))
 
 
+@functools.cache
+def _openapi_body() -> bytes:
+    return orjson.dumps(v2_openapi())
+
+
+async def openapi_document(request: Request) -> Response:
+    """The OpenAPI document of the V2 and V1 inference routes (public, like `/api/v1/openapi.json`)."""
+    return _json(_openapi_body())
+
+
 def v2_routes() -> list[Route]:
     return [
         Route("/v2/health/live", live, methods=["GET"]),
         Route("/v2/health/ready", ready, methods=["GET"]),
         Route("/v2", server_metadata, methods=["GET"]),
+        Route("/v2/docs/dataplane.json", openapi_document, methods=["GET"]),
         Route("/v2/models/{model}", model_metadata, methods=["GET"]),
         Route("/v2/models/{model}/versions/{version}", model_metadata, methods=["GET"]),
         Route("/v2/models/{model}/ready", model_ready, methods=["GET"]),

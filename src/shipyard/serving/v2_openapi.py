@@ -1,6 +1,8 @@
-"""A minimal OpenAPI 3 document of the V2 REST routes (Open Inference Protocol), as `rest_v2` serves them.
+"""A minimal OpenAPI 3 document of the inference routes: V2 REST (Open Inference Protocol), as `rest_v2`
+serves them, and the V1 `:predict` routes of `rest_v1` beside them.
 
-Not served yet; the fuzz tests (tests/api/test_fuzz.py) generate requests from it and check the answers
+Served, without credentials, at `GET /v2/docs/dataplane.json` (MLServer's path for its V2 document); the
+fuzz tests (tests/api/test_fuzz.py) load it from there, generate requests from it and check the answers
 against it. Schemas follow the protocol's REST spec: `InferenceRequest`, `InferenceResponse`, metadata.
 """
 
@@ -11,7 +13,8 @@ from typing import Any
 
 _PARAMETERS: dict[str, Any] = {
     "type": "object",
-    "additionalProperties": {"type": ["boolean", "integer", "number", "string"]},
+    # OpenAPI 3.0 has no list of types (3.1 does): anyOf, as an integer is a number too.
+    "additionalProperties": {"anyOf": [{"type": t} for t in ("boolean", "integer", "number", "string")]},
 }
 _SHAPE: dict[str, Any] = {"type": "array", "items": {"type": "integer", "minimum": 0}}
 # In metadata, -1 marks a dimension of any size.
@@ -106,6 +109,21 @@ _SCHEMAS: dict[str, Any] = {
             "data": {"type": "array"},
         },
     },
+    "V1PredictRequest": {
+        "type": "object",
+        "description": 'Either "instances" (rows: lists in signature column order, or objects of column to value) '
+        'or "inputs" (the same rows, or one object of columns).',
+        "properties": {
+            "instances": {"type": "array", "minItems": 1},
+            "inputs": {"oneOf": [{"type": "array", "minItems": 1}, {"type": "object", "minProperties": 1}]},
+            "parameters": _PARAMETERS,
+        },
+    },
+    "V1PredictResponse": {
+        "type": "object",
+        "required": ["predictions"],
+        "properties": {"predictions": {"type": "array"}},
+    },
     "InferenceResponse": {
         "type": "object",
         "required": ["model_name", "outputs"],
@@ -181,9 +199,38 @@ def _operations(*params: str) -> dict[str, dict[str, Any]]:
     }
 
 
+def _v1_operation(*params: str) -> dict[str, dict[str, Any]]:
+    base = "/v1/models/{model}" + ("/versions/{version}" if "version" in params else "")
+    suffix = "_version" if "version" in params else ""
+    header = {"schema": {"type": "string"}}
+    return {
+        f"{base}:predict": {
+            "post": {
+                "operationId": f"v1_predict{suffix}",
+                "parameters": _path_params(*params),
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/V1PredictRequest"}}},
+                },
+                "responses": {
+                    "200": {
+                        **_json("V1PredictResponse", "The model's predictions, one per row"),
+                        "headers": {
+                            "x-model-version": {**header, "description": "The version that answered"},
+                            "x-request-id": {**header, "description": "The request's id, for feedback"},
+                        },
+                    },
+                    **_ERRORS,
+                    "503": _json("Error", "The model cannot serve now"),
+                },
+            }
+        }
+    }
+
+
 _DOCUMENT: dict[str, Any] = {
     "openapi": "3.0.3",
-    "info": {"title": "Shipyard V2 inference (Open Inference Protocol)", "version": "2"},
+    "info": {"title": "Shipyard inference: V2 (Open Inference Protocol) and V1 :predict", "version": "2"},
     "servers": [{"url": "/"}],
     "paths": {
         "/v2/health/live": {
@@ -207,6 +254,8 @@ _DOCUMENT: dict[str, Any] = {
         },
         **_operations("model"),
         **_operations("model", "version"),
+        **_v1_operation("model"),
+        **_v1_operation("model", "version"),
     },
     "components": {
         "schemas": _SCHEMAS,
