@@ -78,7 +78,7 @@ def build_app(
         plane, jobs, registry, settings.deployments, alerts=observability.alerts, quality=quality, service=deployments
     )
     extra_tasks = (*extra_tasks, *deployment_tasks)
-    # Prediction log (in durable mode a request is answered once its entry is on disk), feedback and
+    # Prediction log (in durable mode a request is answered once its entry is in the write-ahead file), feedback and
     # quality (the job keeps each model's latest figures in the DB): docs/monitoring.md.
     prediction_log = open_prediction_log(settings, registry.db)
     if prediction_log is not None:

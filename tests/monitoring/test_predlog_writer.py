@@ -1,4 +1,4 @@
-"""The prediction log's writer: durable and fast modes, spill and catch-up, drops, recovery, losses."""
+"""The prediction log's writer: durable, sync and fast modes, spill and catch-up, drops, recovery, losses."""
 
 from __future__ import annotations
 
@@ -19,10 +19,11 @@ from shipyard.config import MonitoringSettings
 from shipyard.errors import NotReady
 from shipyard.monitoring.predlog import PredictionLog, Redaction, SegmentStore, read_log
 from shipyard.monitoring.predlog.segments import convert_wal
-from shipyard.monitoring.predlog.wal import wal_files
+from shipyard.monitoring.predlog.wal import WalFile, wal_files
 
 from ._records import columns, tabular
 
+_append, _sync = WalFile.append, WalFile.sync
 FAST_TEST = {"log_flush_seconds": 0.2, "log_recover_seconds": 0.2, "log_settings_refresh_seconds": 0.1}
 
 
@@ -70,6 +71,32 @@ def test_durable_answers_after_the_write_and_everything_reaches_the_store(durabl
     table = read_log(durable.store.location, "churn", since="1h")
     assert sorted(table.column("request_id").to_pylist()) == sorted(r.request_id for r in records)
     assert durable.stats()["written"] == 200 and durable.stats()["backlog"] == 0
+
+
+@pytest.mark.parametrize(("mode", "fsynced_before_answer"), [("durable", False), ("sync", True)])
+def test_what_each_waiting_mode_has_done_before_it_answers(
+    tmp_path: Path, store: FlakyStore, monkeypatch: pytest.MonkeyPatch, mode: str, fsynced_before_answer: bool
+) -> None:
+    """Both answer only once the record is in the write-ahead file (it survives the process); only `sync`
+    also waits for the fsync (it survives the machine)."""
+    events: list[str] = []
+    monkeypatch.setattr(WalFile, "append", lambda self, data: (events.append("write"), _append(self, data))[1])
+    monkeypatch.setattr(WalFile, "sync", lambda self: (events.append("fsync"), _sync(self))[1])
+    log = _log(tmp_path, store, mode)
+    log.start()
+    try:
+
+        async def answered() -> list[str]:
+            wait = log.observe(tabular("r1", [[1.0, 2.0]]))
+            assert wait is not None
+            await wait
+            return list(events)
+
+        seen = asyncio.run(answered())
+    finally:
+        log.close(timeout=5)
+    assert seen[0] == "write"
+    assert ("fsync" in seen) is fsynced_before_answer
 
 
 def test_failed_and_shadow_records(durable: PredictionLog) -> None:

@@ -75,7 +75,7 @@ class InferenceObserver(Protocol):
         """Take note of `record` without blocking (enqueue, count); should not raise.
 
         An observer that must finish something before the caller is answered (the prediction log in
-        its durable mode: a response must never reach a client before its log entry is on disk)
+        its durable and sync modes: a response must never reach a client before its log entry is written)
         returns an awaitable; the data plane awaits it for answered requests only. It may raise a
         `ShipyardError` (e.g. 503) to refuse acknowledging what it could not record.
         """

@@ -2,7 +2,7 @@
 
 For each folder whose lock nobody holds, every WAL file is converted and then deleted, and the
 counters tell what never reached a WAL: records accepted but not written when the worker died.
-In `durable` mode those requests were never answered (their answer waited for the WAL); in
+In `durable` and `sync` mode those requests were never answered (their answer waited for the WAL); in
 `fast` mode they were answered and are lost — the log says how many (DESIGN rule 5).
 """
 
@@ -42,7 +42,7 @@ class RecoveryReport:
         if self.lost:
             why = (
                 "their requests were never answered (durable mode answers after the write)"
-                if mode == "durable"
+                if mode in ("durable", "sync")
                 else "they were answered in fast mode, which writes at least every second"
             )
             text += f"; {self.lost} records were lost: accepted but not yet written when it died; {why}"

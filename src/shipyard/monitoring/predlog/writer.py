@@ -1,13 +1,16 @@
 """`PredictionLog`: the data plane's observer that logs every answered request, never blocking it.
 
     observe() ──► bounded queue ──► writer thread ──► <home>/predlog/<worker>/<seq>.wal ──► converter
-                  (in memory)       (group commit)     (write-ahead file, fsynced)          thread ──► segments
+                  (in memory)       (group commit)     (write-ahead file)                   thread ──► segments
 
-`observe` only appends to a deque (and, in durable mode, hands back a future). The writer thread
-takes whatever has queued, groups it into batches, appends them to the write-ahead file in one
-write and — in durable mode — one fdatasync, then settles the futures: many requests share each
-fsync (group commit), and a request is answered only once its record is on disk. In fast mode it
-writes every `log_fast_write_seconds` and nobody waits. Every `log_flush_seconds` the writer starts
+`observe` only appends to a deque (and, in the `durable` and `sync` modes, hands back a future). The
+writer thread takes whatever has queued, groups it into batches, appends them to the write-ahead
+file in one `os.write` — and, in `sync` mode, one fdatasync — then settles the futures: many
+requests share each write (group commit). `durable` answers once the record is in the file (in the
+kernel: it survives the process being killed, `kill -9` or the OOM killer included) and fsyncs it
+in the background every second; `sync` answers only once it is on the disk itself (it survives the
+machine crashing too, at the price of an fsync, ~2 ms, in every answer's latency). In fast mode the
+writer writes every `log_fast_write_seconds` and nobody waits. Every `log_flush_seconds` the writer starts
 a new file and the converter thread turns the closed one into Parquet segments; when the store
 is down the files simply stay (spilled) and are converted when it is back. Nothing here ever waits
 on the store.
@@ -41,7 +44,8 @@ RuleSource = Callable[[], Mapping[str, Redaction]]
 
 _Item = tuple[int, LoggedInference, "asyncio.Future[None] | None"]
 _MAX_DRAIN = 8192
-_FAST_SYNC_SECONDS = 1.0
+_BACKGROUND_SYNC_SECONDS = 1.0
+"""`durable` and `fast`: how often the write-ahead file is fsynced by the writer (not waited for)."""
 _MAX_BACKOFF_SECONDS = 60.0
 
 
@@ -73,6 +77,7 @@ class PredictionLog:
     ) -> None:
         self.settings = settings
         self.mode = settings.log_mode
+        self._answers_wait = self.mode in ("durable", "sync")
         self.store = store
         self.wal_root = wal_root
         self.worker_id = worker_id or new_worker_id()
@@ -152,7 +157,7 @@ class PredictionLog:
     # the observer ----------------------------------------------------------------------------
 
     def observe(self, record: LoggedInference) -> asyncio.Future[None] | None:
-        """Queue an answered record; in durable mode the future completes once it is on disk."""
+        """Queue an answered record; in `durable`/`sync` mode the future completes once it is written."""
         if record.status != "ok" or record.outputs is None:
             return None
         if self._stopping:
@@ -164,7 +169,7 @@ class PredictionLog:
         future: asyncio.Future[None] | None = None
         # Durable waits even before `start` finished (the lifespan starts the log in the background):
         # the writer settles the future once it runs, so no answer ever goes out unlogged.
-        if self.mode == "durable" and not record.shadow:
+        if self._answers_wait and not record.shadow:
             try:
                 future = asyncio.get_running_loop().create_future()
             except RuntimeError:  # called outside an event loop: nobody to wait
@@ -174,14 +179,14 @@ class PredictionLog:
         self._dir.set_accepted(seq)
         # Waking the writer costs a lock; a busy one looks at the queue again before it sleeps (it sets
         # `_idle` before that look, so a record appended after it is never left waiting).
-        if (self._idle and self.mode == "durable") or len(self._queue) >= _MAX_DRAIN:
+        if (self._idle and self._answers_wait) or len(self._queue) >= _MAX_DRAIN:
             self._wake_writer.set()
         return future
 
     def _refuse(self, record: LoggedInference) -> asyncio.Future[None] | None:
         self._counts["dropped"] += 1
         self._dir.set_dropped(self._counts["dropped"])
-        if self.mode != "durable" or record.shadow:
+        if not self._answers_wait or record.shadow:
             return None
         try:
             future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -239,19 +244,20 @@ class PredictionLog:
 
     def _write_loop(self) -> None:
         opened_at = last_sync = time.monotonic()
-        wait = 0.05 if self.mode == "durable" else self.settings.log_fast_write_seconds
+        wait = 0.05 if self._answers_wait else self.settings.log_fast_write_seconds
         while True:
-            # Durable: write as soon as anything is queued (what queues during an fsync forms the next
-            # group). Fast: let records gather for `log_fast_write_seconds` unless the queue grows large.
+            # Durable and sync: write as soon as anything is queued (what queues during a write or an fsync
+            # forms the next group). Fast: let records gather for `log_fast_write_seconds` unless the queue
+            # grows large.
             self._idle = True  # before looking at the queue: see `observe`
-            if self.mode != "durable" or not self._queue:
+            if not self._answers_wait or not self._queue:
                 self._wake_writer.wait(wait)
             self._idle = False
             self._wake_writer.clear()
             if self._queue:
                 self._write(self._drain())
             now = time.monotonic()
-            if self._file is not None and self.mode != "durable" and now - last_sync >= _FAST_SYNC_SECONDS:
+            if self._file is not None and self.mode != "sync" and now - last_sync >= _BACKGROUND_SYNC_SECONDS:
                 self._file.sync()
                 last_sync = now
             if self._rotate_requested or self._stopping or now - opened_at >= self.settings.log_flush_seconds:
@@ -271,13 +277,13 @@ class PredictionLog:
             if self._file is None:
                 self._file = WalFile(wal_path(self._dir.path, items[0][0]), items[0][0])
             self._file.append(frames)
-            if self.mode == "durable":
+            if self.mode == "sync":
                 self._file.sync()
             self._file.records += len(items)
             self._in_file += len(items)
             self._counts["commits"] += 1
             self._dir.set_written(items[-1][0])
-        except Exception as exc:  # disk full, I/O error: durable refuses, fast counts the loss
+        except Exception as exc:  # disk full, I/O error: durable and sync refuse, fast counts the loss
             logger.exception("prediction log: cannot write %d records to the write-ahead file", len(items))
             self._counts["dropped"] += len(items)
             self._dir.set_dropped(self._counts["dropped"])
