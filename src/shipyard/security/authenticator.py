@@ -110,7 +110,7 @@ def read_keys(db: Database) -> dict[str, _KeyEntry]:
 
 
 class Authenticator:
-    """Turns credentials into principals for REST, gRPC, the management API and the UI alike.
+    """Turns credentials into principals for REST, gRPC and the management API alike (and the web UI, once built).
 
     Give its `run()` to the server's lifespan as a task, and await `aclose()` on shutdown so the last
     failed attempts reach the audit trail.

@@ -6,8 +6,8 @@ scope that does not allow the action) before the application sees the request, a
 principal to handlers as `request.state.principal`. Paths it does not know still need valid
 credentials: the default is closed.
 
-Plain ASGI, no framework: it sits in front of the inference routes, the management API and the
-UI alike, and costs a few precompiled regex matches and a dict lookup per request.
+Plain ASGI, no framework: it sits in front of the inference routes and the management API alike (and
+of the web UI, when there is one), and costs a few precompiled regex matches and a dict lookup per request.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ _RULES: tuple[_Rule, ...] = (
     _rule(_POST, rf"/v1/models/{_MODEL}:predict", Action.MODEL_INFER),
     _rule(_GET, r"/metrics|/debug(?:/.*)?", Action.MONITORING_READ),
     _rule(_CHANGE, r"/api/v1/models(?:/.*)?/approve", Action.REGISTRY_APPROVE),
-    _rule(_GET, r"/api/v1/models(?:/.*)?", Action.REGISTRY_READ),
+    _rule(_GET, r"/api/v1/models(?:/.*)?|/api/v1/versions", Action.REGISTRY_READ),
     _rule(_CHANGE, r"/api/v1/models(?:/.*)?", Action.REGISTRY_WRITE),
     _rule(None, r"/api/v1/keys(?:/.*)?", Action.KEYS_MANAGE),
     _rule(None, r"/api/v1/audit(?:/.*)?", Action.AUDIT_READ),

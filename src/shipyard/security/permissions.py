@@ -1,6 +1,8 @@
-"""Who may do what: the role × action table, enforced in one place for REST, gRPC, the API and the UI.
+"""Who may do what: the role × action table, enforced in one place for REST, gRPC and the API (and for the
+web UI, once there is one: it is planned, not built).
 
-`docs/security.md` prints this table; `tests/security/test_permissions.py` walks all of it.
+`docs/security.md` prints this table (`tests/security/test_docs.py` checks it there);
+`tests/security/test_http_auth.py` walks all of it.
 """
 
 from __future__ import annotations
