@@ -6,7 +6,9 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
+import numpy as np
 import pytest
 import redis
 from starlette.applications import Starlette
@@ -17,9 +19,12 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from shipyard.config import Settings
+from shipyard.config import ServerSettings, Settings
+from shipyard.deployments import DeploymentService
+from shipyard.registry import open_registry
 from shipyard.security.authenticator import ANONYMOUS_ADMIN
 from shipyard.security.permissions import Principal, Role
+from shipyard.serving.app import create_app, create_plane
 from shipyard.serving.middleware import (
     RateLimitMiddleware,
     caller_identity,
@@ -29,6 +34,7 @@ from shipyard.serving.middleware import (
 from shipyard.serving.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter, TokenBucket, refill
 
 from .._services import free_port
+from .fakes import SumModel
 
 
 class FakeClock:
@@ -288,6 +294,31 @@ def test_a_caller_refused_costs_the_model_nothing() -> None:
     noisy = {"x-key": "noisy"}
     assert [client.post("/v2/models/m/infer", headers=noisy).status_code for _ in range(3)] == [200, 429, 429]
     assert client.post("/v2/models/m/infer", headers={"x-key": "quiet"}).status_code == 200
+
+
+def test_a_deployment_is_limited_on_its_own_bucket(tmp_path: Path) -> None:
+    # The real inference app: "web" is a deployment serving model "m"; the per-model limit is per URL name.
+    registry = open_registry(Settings(home=tmp_path / "home", user="alice"))
+    registry.register(SumModel(), "m", data=np.zeros((2, 3)))
+    DeploymentService(registry).create("web", "m/1")
+    clock = FakeClock()
+    server = ServerSettings(refresh_seconds=0.2)
+    limits = Middleware(RateLimitMiddleware, limiter=MemoryRateLimiter(clock=clock), per_model=(1.0, 2))
+    app = create_app(create_plane(registry, server), server, middleware=[limits])
+    rows = {"inputs": [{"name": "x", "shape": [1, 3], "datatype": "FP64", "data": [1, 2, 3]}]}
+    with TestClient(app) as client:
+        answer = client.post("/v2/models/web/infer", json=rows)
+        assert answer.status_code == 200 and answer.json()["model_name"] == "web"  # routed by the deployment
+        assert client.post("/v2/models/web/versions/1/infer", json=rows).status_code == 200  # a pinned arm: same
+        refused = client.post("/v1/models/web:predict", json={"instances": [[1, 2, 3]]})
+        assert refused.status_code == 429 and refused.headers["retry-after"] == "1"
+        assert "model 'web'" in refused.json()["error"]
+        # The model behind it has a bucket of its own, still full.
+        assert [client.post("/v2/models/m/infer", json=rows).status_code for _ in range(3)] == [200, 200, 429]
+        clock.advance(1.0)
+        assert client.post("/v2/models/web/infer", json=rows).status_code == 200
+        assert client.post("/v2/models/web/infer", json=rows).status_code == 429
+    registry.db.close()
 
 
 def test_without_a_key_the_client_address_is_charged() -> None:
