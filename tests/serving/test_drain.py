@@ -3,7 +3,10 @@ on the real app, and closing a listening socket without resetting what the kerne
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -133,3 +136,30 @@ def test_the_supervisor_stops_when_a_worker_cannot_start() -> None:
     supervisor = Supervisor(_exit_with, [listener], 1, args=(3,), stop_timeout=30)
     assert supervisor.run() == 3  # STARTUP_FAILURE: starting it again would fail alike
     listener.close()
+
+
+def _fails_to_start_twice_after_a_crash(folder: str, sockets: list[socket.socket]) -> None:
+    """Worker 1 crashes (it served, then died); 2 and 3 cannot start (the database is down); 4 starts,
+    asks the supervisor to stop and drains."""
+    attempts = Path(folder) / "attempts"
+    with attempts.open("a") as out:
+        out.write("x")
+    count = len(attempts.read_text())
+    if count == 1:
+        raise SystemExit(1)
+    if count in (2, 3):
+        raise SystemExit(3)
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    os.kill(os.getppid(), signal.SIGTERM)
+    assert stopped.wait(30)
+
+
+def test_a_replacement_that_cannot_start_is_tried_again_while_the_others_serve(tmp_path: Path) -> None:
+    listener = socket.create_server(("127.0.0.1", 0))
+    supervisor = Supervisor(
+        _fails_to_start_twice_after_a_crash, [listener], 1, args=(str(tmp_path),), stop_timeout=30, restart_pause=0.05
+    )
+    assert supervisor.run() == 0  # stopped by the fourth worker's request, after it drained
+    listener.close()
+    assert (tmp_path / "attempts").read_text() == "xxxx"

@@ -7,8 +7,11 @@ Like uvicorn's multiprocess supervisor, with what a drained stop needs:
   accepting when the last worker closes it (a socket the parent kept open would go on queuing
   connections that nobody serves, and reset them all when the parent exits).
 - The parent exits 0 when every worker exited 0, else with the first failing worker's code.
-- A worker that dies on its own is replaced (after a pause, so a crash loop cannot spin); one that
-  exits with `STARTUP_FAILURE` before it ever served stops everything: the next would fail alike.
+- A worker that dies on its own is replaced (after a pause, so a crash loop cannot spin). One of the
+  first workers that exits with `STARTUP_FAILURE` stops everything: the next would fail alike (a bad
+  setting, a port taken). A *replacement* that cannot start is tried again with a growing pause
+  (1 s doubling to 30 s) while the other workers keep serving: what it lacks is usually a dependency
+  that is down for a while (the database), and stopping the healthy workers would only make it worse.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ STARTUP_FAILURE = 3
 """Exit code of a worker that could not start (uvicorn's own `STARTUP_FAILURE`)."""
 
 _RESTART_PAUSE = 1.0
+_MAX_RESTART_PAUSE = 30.0
 
 WorkerTarget = Callable[..., None]
 """A module-level function run in each worker process as `target(*args, sockets=[...])` (it is pickled: spawn)."""
@@ -46,13 +50,18 @@ class Supervisor:
         *,
         args: tuple[Any, ...] = (),
         stop_timeout: float = 60.0,
+        restart_pause: float = _RESTART_PAUSE,
     ) -> None:
         # Sockets cross to spawned processes by pickling (a duplicated file descriptor).
         multiprocessing.allow_connection_pickling()
         self._context = multiprocessing.get_context("spawn")
         self.target, self.sockets, self.workers, self.args = target, sockets, workers, args
         self.stop_timeout = stop_timeout
+        self.restart_pause = restart_pause
         self.processes: list[SpawnProcess] = []
+        self._replaced: set[int] = set()  # slots whose first worker died: later ones are replacements
+        self._failed_starts: dict[int, int] = {}  # slot → replacements in a row that could not start
+        self._restart_at: dict[int, float] = {}  # slot → when its dead worker is replaced
         self._signals: list[int] = []
         self._stopping_since: float | None = None
 
@@ -102,16 +111,35 @@ class Supervisor:
                 os.kill(process.pid, sig)
 
     def _replace_dead(self) -> int | None:
-        """Replace workers that died; the exit code to stop with when one could not start."""
+        """Replace workers that died, each after its pause; the exit code to stop with when one of the
+        first workers could not start."""
+        now = time.monotonic()
         for index, process in enumerate(self.processes):
             if process.exitcode is None:
                 continue
-            if process.exitcode == STARTUP_FAILURE:
+            if index in self._restart_at:
+                if now >= self._restart_at[index]:
+                    del self._restart_at[index]
+                    self.processes[index] = self._start()
+                continue
+            if process.exitcode == STARTUP_FAILURE and index not in self._replaced:
                 logger.error("worker %s could not start; stopping the server", process.pid)
                 return STARTUP_FAILURE
-            logger.error("worker %s died (exit code %s); starting another", process.pid, process.exitcode)
-            time.sleep(_RESTART_PAUSE)
-            self.processes[index] = self._start()
+            if process.exitcode == STARTUP_FAILURE:
+                failures = self._failed_starts[index] = self._failed_starts.get(index, 0) + 1
+                pause = min(self.restart_pause * 2**failures, _MAX_RESTART_PAUSE)
+                logger.error(
+                    "replacement worker %s could not start (is the database reachable?); the others keep "
+                    "serving; trying again in %.0f s",
+                    process.pid,
+                    pause,
+                )
+            else:
+                self._failed_starts.pop(index, None)
+                pause = self.restart_pause
+                logger.error("worker %s died (exit code %s); starting another", process.pid, process.exitcode)
+            self._replaced.add(index)
+            self._restart_at[index] = now + pause
         return None
 
     def _all_exited(self) -> bool:
@@ -129,7 +157,8 @@ class Supervisor:
                 process.join()
         # A worker killed by a signal reads -N here; shells say 128 + N. Killed by our own SIGTERM means it
         # was still starting (importing, before it could take the signal over): it never served a request.
-        codes = [p.exitcode or 0 for p in self.processes]
+        # A slot still waiting to replace its dead worker says nothing about how this stop went.
+        codes = [p.exitcode or 0 for i, p in enumerate(self.processes) if i not in self._restart_at]
         return next((c if c > 0 else 128 - c for c in codes if c not in (0, -signal.SIGTERM)), 0)
 
     def __repr__(self) -> str:
