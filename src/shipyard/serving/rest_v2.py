@@ -51,7 +51,7 @@ async def model_metadata(request: Request) -> Response:
 async def model_ready(request: Request) -> Response:
     params = request.path_params
     is_ready = await _plane(request).model_ready(params["model"], params.get("version"))
-    body = f'{{"name":"{params["model"]}","ready":{"true" if is_ready else "false"}}}'.encode()
+    body = orjson.dumps({"name": params["model"], "ready": is_ready})
     return _json(body, 200 if is_ready else 503)
 
 
