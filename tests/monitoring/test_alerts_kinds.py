@@ -47,6 +47,7 @@ def drift_run(model: str, share: float, at: datetime = NOW, version: int = 3) ->
     features = (
         FeatureDrift("age", "ks", 0.001, True, 0.05, True),
         FeatureDrift("plan", "psi", 0.05, False, 0.1, False),
+        FeatureDrift("output:predict", "ks", 0.001, True, 0.05, True, role="prediction"),
     )
     return DriftFigures(model, version, share, share >= 0.5, at, features)
 
@@ -56,7 +57,8 @@ def test_drift_share() -> None:
     figures.runs = [drift_run("churn", 0.2, NOW - timedelta(hours=1)), drift_run("churn", 0.6), drift_run("fraud", 0.1)]
     [finding] = evaluate(rule(kind="drift_share", threshold=0.5), figures, NOW)
     assert finding.subject == "churn" and finding.value == 0.6 and "60%" in finding.message  # the latest run
-    assert finding.details["drifted"] == ["age"]
+    assert finding.details["drifted"] == ["age"]  # the features the share counts; predictions beside them
+    assert finding.details["drifted_predictions"] == ["output:predict"]
     assert evaluate(rule(kind="drift_share", threshold=0.6), figures, NOW) == []  # equal does not fire
     assert evaluate(rule(kind="drift_share", threshold=0.05, subject="fraud"), figures, NOW)[0].subject == "fraud"
     assert evaluate(rule(kind="drift_share", threshold=0.05, subject="nobody"), figures, NOW) == []

@@ -65,7 +65,8 @@ def drift_share(rule: Rule, figures: Figures, now: datetime) -> list[Finding]:
                 "share": run.share,
                 "threshold": threshold,
                 "computed_at": run.computed_at.isoformat(),
-                "drifted": [f.feature for f in run.features if f.drifted],
+                "drifted": [f.feature for f in run.features if f.drifted and f.role == "input"],
+                "drifted_predictions": [f.feature for f in run.features if f.drifted and f.role == "prediction"],
             },
         )
         for run in _latest_per_model(figures.drift(), rule.spec.subject)

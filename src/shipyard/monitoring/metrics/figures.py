@@ -31,6 +31,8 @@ class FeatureDrift:
     """True when `score` is a p-value: drift is a score *below* the threshold."""
     statistics: Mapping[str, float] = field(default_factory=dict)
     """Every statistic computed for the feature (ks_statistic, ks_pvalue, psi, wasserstein_normed, ...)."""
+    role: str = "input"
+    """`input` (counted in the run's share of drifted features) or `prediction` (reported beside it)."""
 
     def beyond(self, threshold: float) -> bool:
         """Whether `score` is on the drift side of `threshold`."""

@@ -57,6 +57,7 @@ def _drift_figures(report: DriftReport) -> DriftFigures:
             f.threshold,
             lower_is_drift=f.method in P_VALUE_METHODS,
             statistics=dict(f.statistics),
+            role=f.role,
         )
         for f in report.features
         if f.evaluated
