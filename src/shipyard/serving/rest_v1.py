@@ -43,7 +43,9 @@ def _tensor(name: str, values: list[Any], field: str) -> InferTensor:
 def _from_objects(rows: list[Any], field: str) -> list[InferTensor]:
     names = list(rows[0])
     problems = [
-        (f"{field}[{i}]", f"has keys {sorted(r)} but row 0 has {sorted(names)}")
+        (f"{field}[{i}]", f"is {type(r).__name__}, but row 0 is an object: send every row as an object")
+        if not isinstance(r, dict)
+        else (f"{field}[{i}]", f"has keys {sorted(r)} but row 0 has {sorted(names)}")
         for i, r in enumerate(rows)
         if not isinstance(r, dict) or set(r) != set(names)
     ]
