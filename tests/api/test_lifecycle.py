@@ -23,6 +23,12 @@ def test_set_alias_moves_it_and_audits_the_caller(
     event = last_event(registry)
     assert event["action"] == "alias.set" and event["actor"] == "key:bob"
     assert event["before"] == {"version": 1} and event["after"] == {"version": 2}
+    assert event["source"] == "testclient"  # the caller's address (TestClient's), set for the whole request
+
+
+def test_changes_made_outside_a_request_name_no_source(registry: Registry, churn: list[ModelVersion]) -> None:
+    registry.set_alias("churn", "shadow", 1)  # the SDK or the CLI: no address to record
+    assert last_event(registry)["source"] is None
 
 
 def test_without_a_principal_changes_are_recorded_as_the_default_actor(

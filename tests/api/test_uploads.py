@@ -49,7 +49,8 @@ def test_skops_upload_with_data_metrics_and_tags(
     assert [f["name"] for f in body["signature"]["inputs"]] == ["a", "b", "c"]
     assert body["lineage"]["data"]["has_target"] is True and body["profile_digest"]
     assert registry.get_model("churn").requires_approval is True
-    assert last_event(registry)["action"] == "version.register"
+    event = last_event(registry)
+    assert event["action"] == "version.register" and event["source"] == "testclient"
     X, _ = training
     loaded = registry.load("models:/churn/1")
     assert loaded.predict(pd.DataFrame(X[:5], columns=["a", "b", "c"])).shape == (5,)

@@ -16,6 +16,7 @@ from . import alerts, audit, catalog, deployments, drift, feedback, keys, lifecy
 from . import retrain as retrain_routes
 from .errors import InternalErrorMiddleware, handle_http_exception, handle_shipyard_error, handle_validation_error
 from .openapi import install_openapi
+from .source import AuditSourceMiddleware
 
 DEFAULT_MAX_UPLOAD_BYTES = 256 * 2**20
 
@@ -69,6 +70,7 @@ def create_management_api(
         },
     )
     app.add_middleware(InternalErrorMiddleware)
+    app.add_middleware(AuditSourceMiddleware)
     for module in (catalog, lifecycle, uploads, audit, keys, deployments, logs, feedback, alerts):
         app.include_router(module.router)
     app.include_router(drift.router)

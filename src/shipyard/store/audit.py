@@ -11,6 +11,7 @@ those carry an `event_key`, unique in the table, so writing one twice stores it 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -48,6 +49,12 @@ class AuditEvent:
         return f"AuditEvent(id={self.id}, action={self.action!r}, target={self.target!r}, actor={self.actor!r})"
 
 
+audit_source: ContextVar[str | None] = ContextVar("audit_source", default=None)
+"""Where the change being made comes from (the caller's address), when an edge knows it: the management
+API sets it per request, so every event its routes cause carries it without each service passing it on.
+`record_event` uses it for events that name no `source` of their own."""
+
+
 def record_event(
     session: Session,
     *,
@@ -62,6 +69,8 @@ def record_event(
 ) -> None:
     """Add one event to `session`'s transaction. `at` defaults to now; `key` makes it idempotent (see
     `record_keyed_events`)."""
+    if source is None:
+        source = audit_source.get()
     row = AuditEventRow(actor=actor, action=action, target=target, before=before, after=after, source=source)
     if at is not None:
         row.at = at
@@ -114,4 +123,4 @@ def list_events(
     ]
 
 
-__all__ = ["AuditEvent", "list_events", "record_event", "record_keyed_events"]
+__all__ = ["AuditEvent", "audit_source", "list_events", "record_event", "record_keyed_events"]
