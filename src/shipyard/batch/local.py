@@ -8,10 +8,17 @@ Parquet decoding, numpy conversion and Parquet encoding release the GIL, and so 
 numeric core (BLAS, OpenMP), so on a machine with a core per step the job runs about as fast as its
 slowest step instead of the sum of the three. Memory stays bounded by the chunks in flight (about
 `2 * depth + 3` of them), never by the file.
+
+While the job runs, BLAS (OpenBLAS, MKL) gets the cores the reader and the writer leave: its idle
+threads spin for a while after each call, and on a small machine that spinning takes the reader's
+core. A linear model's `predict` is one matrix-vector product, which gains nothing from more threads
+anyway. OpenMP (tree ensembles, boosting libraries) is left as it is: those models are the slow step.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import queue
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -90,10 +97,11 @@ class LocalEngine:
         reader.start()
         writer.start()
         try:
-            for prepared in pipeline.items(pipeline.prepared):
-                outputs = predict_chunk(context, scorer, prepared)
-                if not pipeline.put(pipeline.predicted, (prepared, outputs)):
-                    break
+            with _blas_threads(_cpus() - 2):
+                for prepared in pipeline.items(pipeline.prepared):
+                    outputs = predict_chunk(context, scorer, prepared)
+                    if not pipeline.put(pipeline.predicted, (prepared, outputs)):
+                        break
             pipeline.put(pipeline.predicted, _END)
         except BaseException as exc:  # KeyboardInterrupt included: stop the other threads too
             pipeline.fail(exc)
@@ -123,6 +131,29 @@ class LocalEngine:
                 on_part(write_chunk(context, scorer, prepared, item[1]))
         except BaseException as exc:
             pipeline.fail(exc)
+
+
+def _cpus() -> int:
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
+
+
+def _blas_threads(limit: int) -> contextlib.AbstractContextManager[Any]:
+    """At most `limit` (at least 1) BLAS threads in this process until the block ends (see the module docstring).
+
+    Only libraries set to more are lowered: one set to fewer (OPENBLAS_NUM_THREADS=1, say) keeps its setting.
+    """
+    try:
+        from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]  # scikit-learn's; no py.typed
+    except ImportError:  # pragma: no cover - installed with scikit-learn, a dependency
+        return contextlib.nullcontext()
+    limit = max(1, limit)
+    blas = ThreadpoolController().select(user_api="blas")
+    over = [lib.filepath for lib in blas.lib_controllers if lib.num_threads > limit]
+    if not over:
+        return contextlib.nullcontext()
+    limits: contextlib.AbstractContextManager[Any] = blas.select(filepath=over).limit(limits=limit)
+    return limits
 
 
 __all__ = ["LocalEngine"]
