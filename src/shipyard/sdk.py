@@ -19,6 +19,7 @@ from .registry.importer import import_mlflow_model
 if TYPE_CHECKING:
     from .batch import BatchJob, BatchProgress
     from .deployments import Deployment, DeploymentEvent, DeploymentService
+    from .monitoring.alerts import AlertManager
     from .retrain import RetrainRun, RetrainService, StoredPolicy
 
 
@@ -306,10 +307,32 @@ def deployment_history(name: str, *, limit: int = 50) -> list[DeploymentEvent]:
 
 
 def retrain_service() -> RetrainService:
-    """The retraining service of the current configuration (policies, runs, trigger checks)."""
+    """The retraining service of the current configuration (policies, runs, trigger checks).
+
+    Its alerts (a failed run's `retrain.failed`) go where the CLI's and the server's go: the alert history
+    and the configured webhooks, delivered by a background thread of this process (`retrain_model` waits
+    for it before it returns).
+    """
+    return _retrain_service()[0]
+
+
+def _retrain_service() -> tuple[RetrainService, AlertManager]:
+    from .monitoring.alerts import AlertManager, AlertStore, WebhookOptions
     from .retrain.factory import open_retrain_service
 
-    return open_retrain_service(load_settings(), default_registry())
+    settings = load_settings()
+    registry = _registry_for(settings.model_dump_json())
+    # Built as the CLI (cli/retrain.py) and the server (serving/monitoring.py) build theirs.
+    mon = settings.monitoring
+    alerts = AlertManager(
+        AlertStore(registry.db),
+        default_notify=mon.alert_webhooks,
+        cooldown_seconds=mon.alert_cooldown_seconds,
+        webhook=WebhookOptions(
+            mon.alert_webhook_attempts, mon.alert_webhook_backoff_seconds, mon.alert_webhook_timeout_seconds
+        ),
+    )
+    return open_retrain_service(settings, registry, alerts=alerts), alerts
 
 
 def set_retrain_policy(name: str, policy: Mapping[str, Any] | str | Path) -> StoredPolicy:
@@ -332,9 +355,14 @@ def retrain_model(name: str) -> RetrainRun:
 
     (Not `shipyard.retrain`: that is the package, `shipyard.retrain.RetrainService`.)
 
-    A run that fails is returned as failed (and alerted), not raised; `RetrainRunInProgress` when one is going on.
+    A run that fails is returned as failed, not raised, and its alert is recorded (and sent to the configured
+    webhooks) before this returns; `RetrainRunInProgress` when one is going on.
     """
-    return retrain_service().run(name)
+    service, alerts = _retrain_service()
+    try:
+        return service.run(name)
+    finally:
+        alerts.close()  # deliver what a failed run fired before returning, as the CLI does
 
 
 def drift(
