@@ -7,9 +7,10 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from shipyard.monitoring.predlog.entries import batches_from_records
+from shipyard.monitoring.predlog.entries import batches_from_records, merge_batches
 from shipyard.monitoring.predlog.redaction import Redaction, redact
 from shipyard.monitoring.predlog.schema import batch_table
+from shipyard.monitoring.predlog.segments import SegmentStore, convert_wal
 from shipyard.monitoring.predlog.wal import WalFile, encode_batch, read_wal
 
 from ._records import columns, tabular, tensor
@@ -96,3 +97,38 @@ def test_redaction_drops_and_hashes_with_the_salt() -> None:
     assert other_salt.inputs["city"][0] != hashed.inputs["city"][0]
     assert np.array_equal(other_salt.inputs["age"], [40, 20])
     assert redact(batch, Redaction(), b"salt") is batch
+
+
+def test_small_batches_of_one_layout_merge_into_one_table_with_the_same_rows(tmp_path: Path) -> None:
+    """Group commits leave a batch per handful of records; conversion concatenates consecutive batches of
+    one layout (and only those) before building the segment's table: the rows are the same, in order."""
+    records = [tabular(f"r{i}", [[float(i), 1.0]] * (1 + i % 3)) for i in range(12)]
+    odd = tabular("odd", [[1.0, 2.0]])
+    odd.inputs = np.asarray(odd.inputs, dtype=np.float32)  # another layout (a dtype) breaks the run
+    records.insert(6, odd)
+    batches = [b for i in range(len(records)) for b in batches_from_records([(i + 1, records[i])])]
+    merged = merge_batches(batches)
+    assert [b.records for b in merged] == [6, 1, 6]
+    one_by_one = pa.concat_tables([batch_table(b) for b in batches], promote_options="permissive")
+    together = pa.concat_tables([batch_table(b) for b in merged], promote_options="permissive")
+    assert together.equals(one_by_one)
+    assert merge_batches([]) == []
+
+
+def test_converting_from_memory_writes_the_same_segments_as_from_the_file(tmp_path: Path) -> None:
+    """The writer hands the converter the batches it wrote; a restart's recovery reads the file instead.
+    Both must store byte-identical segments under the same names, or a re-conversion would log twice."""
+    records = [tabular(f"r{i}", [[float(i), 0.5]]) for i in range(20)] + [columns("c", ["oslo", None], [3, 4])]
+    batches = [b for i, r in enumerate(records) for b in batches_from_records([(i + 1, r)])]
+    wal = WalFile(tmp_path / "000000000001.wal", 1)
+    for batch in batches:
+        wal.append(encode_batch(batch))
+    wal.close()
+    stored = {}
+    for source, given in (("file", None), ("memory", batches)):
+        store = SegmentStore(str(tmp_path / source))
+        converted = convert_wal(wal.path, "w1", store, batches=given)
+        assert converted.records == 21 and converted.last_seq == 21 and converted.segments == 2
+        root = tmp_path / source
+        stored[source] = {p.relative_to(root): p.read_bytes() for p in root.rglob("*.parquet")}
+    assert stored["memory"] == stored["file"] and len(stored["file"]) == 2

@@ -119,8 +119,48 @@ class LogBatch:
             self.block,
         )
 
+    def layout(self) -> tuple[Any, ...]:
+        """What batches must share to be concatenated: the block's columns, each array's name, dtype and
+        row shape, and the metadata keys."""
+
+        def arrays(named: dict[str, Array]) -> tuple[tuple[str, str, tuple[int, ...]], ...]:
+            return tuple((name, a.dtype.str, a.shape[1:]) for name, a in named.items())
+
+        return self.model, self.block, tuple(self.meta), arrays(self.inputs), arrays(self.outputs)
+
     def __repr__(self) -> str:
         return f"LogBatch(model={self.model!r}, records={self.records}, rows={self.total_rows})"
+
+
+def merge_batches(batches: Sequence[LogBatch]) -> list[LogBatch]:
+    """Consecutive batches of one layout concatenated into one, in order.
+
+    A write-ahead file holds one batch per group commit, often of a handful of records; building a
+    table per batch and concatenating them cost more than the rest of the conversion.
+    """
+    merged: list[LogBatch] = []
+    run: list[LogBatch] = []
+    for batch in batches:
+        if run and batch.layout() != run[0].layout():
+            merged.append(_concatenate(run))
+            run = []
+        run.append(batch)
+    if run:
+        merged.append(_concatenate(run))
+    return merged
+
+
+def _concatenate(run: list[LogBatch]) -> LogBatch:
+    if len(run) == 1:
+        return run[0]
+    first = run[0]
+    return LogBatch(
+        first.model,
+        {key: [value for batch in run for value in batch.meta[key]] for key in first.meta},
+        {name: np.concatenate([batch.inputs[name] for batch in run]) for name in first.inputs},
+        {name: np.concatenate([batch.outputs[name] for batch in run]) for name in first.outputs},
+        first.block,
+    )
 
 
 def input_columns(inputs: Any, names: Sequence[str], rows: int) -> tuple[dict[str, Array], tuple[str, ...]]:
@@ -197,4 +237,12 @@ def _concat(parts: list[dict[str, Array]]) -> dict[str, Array]:
     return {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
 
 
-__all__ = ["BLOCK", "META_COLUMNS", "LogBatch", "LoggedInference", "batches_from_records", "input_columns"]
+__all__ = [
+    "BLOCK",
+    "META_COLUMNS",
+    "LogBatch",
+    "LoggedInference",
+    "batches_from_records",
+    "input_columns",
+    "merge_batches",
+]

@@ -18,10 +18,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .entries import LogBatch
+from .entries import LogBatch, merge_batches
 from .layout import open_filesystem, partition_dir, segment_name
 from .schema import batch_table
-from .wal import read_wal
+from .wal import WalContents, read_wal
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -83,9 +83,12 @@ def _is_local(fs: AbstractFileSystem) -> bool:
     return "file" in (protocol if isinstance(protocol, (tuple, list)) else (protocol,))
 
 
-def convert_wal(path: Path, worker: str, store: SegmentStore) -> Converted:
-    """Store the segments of the WAL file at `path` (the file itself is left for the caller to delete)."""
-    contents = read_wal(path)
+def convert_wal(path: Path, worker: str, store: SegmentStore, *, batches: list[LogBatch] | None = None) -> Converted:
+    """Store the segments of the WAL file at `path` (the file itself is left for the caller to delete).
+
+    `batches`: the file's contents, when the caller still has them as it wrote them (the same segments
+    either way: their names and rows come from the records, not from where they were read)."""
+    contents = read_wal(path) if batches is None else WalContents(batches, 0)
     groups: dict[tuple[str, datetime], list[LogBatch]] = {}
     for batch in contents.batches:
         for hour, part in _by_hour(batch):
@@ -123,7 +126,7 @@ def _tables(parts: list[LogBatch]) -> list[tuple[int, pa.Table]]:
     batches cannot share a schema (a field's type changed between versions)."""
     import pyarrow as pa
 
-    tables = [(min(p.meta["seq"]), batch_table(p)) for p in parts]
+    tables = [(min(p.meta["seq"]), batch_table(p)) for p in merge_batches(parts)]
     try:
         return [(tables[0][0], pa.concat_tables([t for _, t in tables], promote_options="permissive"))]
     except (pa.ArrowTypeError, pa.ArrowInvalid):

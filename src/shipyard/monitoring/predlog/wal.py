@@ -12,6 +12,7 @@ checksum) ends the file: everything before it is intact, the rest is reported as
 from __future__ import annotations
 
 import logging
+import math
 import os
 import struct
 import zlib
@@ -71,7 +72,7 @@ def decode_payload(payload: bytes) -> LogBatch:
             groups[group][name] = values.reshape(shape)
             continue
         kind = np.dtype(dtype)
-        count = int(np.prod(shape)) if shape else 1
+        count = math.prod(shape)
         groups[group][name] = np.frombuffer(payload, dtype=kind, count=count, offset=offset).reshape(shape)
         offset += count * kind.itemsize
     return LogBatch(header["model"], header["meta"], groups["inputs"], groups["outputs"], tuple(header["block"]))

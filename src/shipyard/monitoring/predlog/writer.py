@@ -30,7 +30,7 @@ from pathlib import Path
 
 from ...config import MonitoringSettings
 from ...errors import NotReady
-from .entries import LoggedInference, batches_from_records
+from .entries import LogBatch, LoggedInference, batches_from_records
 from .recovery import RecoveryReport, recover_dead_workers
 from .redaction import Redaction, redact
 from .segments import SegmentStore, convert_wal
@@ -56,6 +56,10 @@ class _Closed:
     records: int
     failures: int = 0
     retry_at: float = 0.0
+    batches: list[LogBatch] | None = None
+    """What the file holds, as the writer encoded it: the converter takes these instead of reading and
+    decoding the file again (a group commit leaves a frame per few records, and decoding them cost more
+    than the rest of the conversion). None once the store has failed: the file is the copy that waits."""
 
 
 class PredictionLog:
@@ -94,6 +98,7 @@ class PredictionLog:
         self._closed_files: deque[_Closed] = deque()
         self._dir = WorkerDir(wal_root, self.worker_id)
         self._file: WalFile | None = None
+        self._file_batches: list[LogBatch] = []
         self._threads: list[threading.Thread] = []
         self._running = False
         self._stopping = False
@@ -273,13 +278,14 @@ class PredictionLog:
     def _write(self, items: list[_Item]) -> None:
         error: BaseException | None = None
         try:
-            frames = self._frames(items)
+            frames, batches = self._frames(items)
             if self._file is None:
                 self._file = WalFile(wal_path(self._dir.path, items[0][0]), items[0][0])
             self._file.append(frames)
             if self.mode == "sync":
                 self._file.sync()
             self._file.records += len(items)
+            self._file_batches += batches
             self._in_file += len(items)
             self._counts["commits"] += 1
             self._dir.set_written(items[-1][0])
@@ -291,19 +297,20 @@ class PredictionLog:
         self._written_seq = items[-1][0]
         _settle([f for _, _, f in items if f is not None], error)
 
-    def _frames(self, items: list[_Item]) -> bytes:
-        frames = []
+    def _frames(self, items: list[_Item]) -> tuple[bytes, list[LogBatch]]:
+        batches = []
         for batch in batches_from_records((seq, record) for seq, record, _ in items):
             rule = self._rules.get(batch.model)
-            frames.append(encode_batch(redact(batch, rule, self._salt) if rule else batch))
-        return b"".join(frames)
+            batches.append(redact(batch, rule, self._salt) if rule else batch)
+        return b"".join(encode_batch(batch) for batch in batches), batches
 
     def _rotate(self) -> None:
         with self._progress:
             if self._file is not None:
                 self._file.close()
-                self._closed_files.append(_Closed(self._file.path, self._file.first_seq, self._file.records))
-                self._file = None
+                closed = _Closed(self._file.path, self._file.first_seq, self._file.records, batches=self._file_batches)
+                self._closed_files.append(closed)
+                self._file, self._file_batches = None, []
                 self._in_file = 0
                 self._wake_converter.set()
             self._rotated_through = max(self._rotated_through, self._written_seq)
@@ -335,7 +342,7 @@ class PredictionLog:
             if time.monotonic() < item.retry_at:
                 continue
             try:
-                converted = convert_wal(item.path, self.worker_id, self.store)
+                converted = convert_wal(item.path, self.worker_id, self.store, batches=item.batches)
                 item.path.unlink()
             except Exception as exc:
                 self._store_failed(item, exc)
@@ -348,6 +355,7 @@ class PredictionLog:
 
     def _store_failed(self, item: _Closed, exc: Exception) -> None:
         self._counts["store_errors"] += 1
+        item.batches = None  # memory stays bounded while the store is down: the file is read when it is back
         if item.failures == 0:
             self._counts["spilled"] += item.records
         item.failures += 1
