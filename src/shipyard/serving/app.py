@@ -68,6 +68,20 @@ async def preload(plane: DataPlane) -> None:
             await plane.served(name)
 
 
+_YOUNG_GC_THRESHOLD = 10_000
+"""Allocations between two collections of the youngest generation (Python's default: 700)."""
+
+
+def _tune_garbage_collector() -> None:
+    """Everything imported and loaded so far lives as long as the worker: keep it out of the garbage
+    collector's scans, which otherwise stall requests for tens of milliseconds (`freeze`). And collect
+    the young generation less often: each collection walks every object of the requests in flight,
+    and at Python's default of 700 allocations a busy worker ran ~600 of them a second — about 8% of
+    its CPU (measured with gc.callbacks under the serving benchmark's load; ~2% at 10,000)."""
+    gc.freeze()
+    gc.set_threshold(_YOUNG_GC_THRESHOLD, *gc.get_threshold()[1:])
+
+
 AppTask = Callable[[Starlette], Awaitable[None]]
 """Background work run for the app's lifetime (e.g. the gRPC server), given the app."""
 
@@ -98,9 +112,7 @@ def create_app(
             await authenticator.refresh()
         if server.preload:
             await preload(plane)
-        # Everything imported and loaded so far lives as long as the worker: keep it out of the
-        # garbage collector's scans, which otherwise stall requests for tens of milliseconds.
-        gc.freeze()
+        _tune_garbage_collector()
         tasks = [asyncio.create_task(plane.resolver.run())]
         if authenticator is not None:
             tasks.append(asyncio.create_task(authenticator.run()))
