@@ -260,3 +260,30 @@ def test_a_log_that_cannot_start_refuses_what_waits_and_counts_the_rest(tmp_path
 
     asyncio.run(scenario())
     assert log.stats()["dropped"] == 1
+
+
+def test_large_inputs_are_converted_from_the_file_not_kept_in_memory(
+    tmp_path: Path, store: FlakyStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the memory budget of a file (large tensors) the converter reads the write-ahead file: the
+    same rows reach the store either way."""
+    monkeypatch.setattr("shipyard.monitoring.predlog.writer._MEMORY_BATCH_BYTES", 1000)  # a record is ~2,000
+    given: list[object] = []
+
+    def converting(path: Path, worker: str, store: SegmentStore, *, batches: object = None) -> object:
+        given.append(batches)
+        return convert_wal(path, worker, store, batches=batches)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("shipyard.monitoring.predlog.writer.convert_wal", converting)
+    log = _log(tmp_path, store)
+    log.start()
+    try:
+        asyncio.run(_answer(log, [tabular(f"big{i}", [[float(i), 1.0]] * 50) for i in range(4)]))
+        assert log.flush(10)
+    finally:
+        log.close(timeout=5)
+    assert given and all(batches is None for batches in given)
+    table = read_log(store.location, "churn", since="1h")
+    assert table.num_rows == 200 and sorted(set(table.column("request_id").to_pylist())) == [
+        f"big{i}" for i in range(4)
+    ]

@@ -232,7 +232,9 @@ class DataPlane:
         waits = self.notify(record)
         if table is not None and version is None and table.shadows and self.shadows is not None:
             self._mirror(table, request, call, outputs)
-        if waits:  # e.g. the prediction log's group commit: acknowledged means logged
+        if len(waits) == 1:  # e.g. the prediction log's group commit: acknowledged means logged
+            await waits[0]
+        elif waits:
             await asyncio.gather(*waits)
         return response
 

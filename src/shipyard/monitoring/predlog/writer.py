@@ -44,6 +44,9 @@ RuleSource = Callable[[], Mapping[str, Redaction]]
 
 _Item = tuple[int, LoggedInference, "asyncio.Future[None] | None"]
 _MAX_DRAIN = 8192
+_MEMORY_BATCH_BYTES = 64 * 2**20
+"""The most array bytes of one write-ahead file kept in memory for its conversion; past that (large
+tensors) the converter reads the file instead."""
 _BACKGROUND_SYNC_SECONDS = 1.0
 """`durable` and `fast`: how often the write-ahead file is fsynced by the writer (not waited for)."""
 _MAX_BACKOFF_SECONDS = 60.0
@@ -98,7 +101,8 @@ class PredictionLog:
         self._closed_files: deque[_Closed] = deque()
         self._dir = WorkerDir(wal_root, self.worker_id)
         self._file: WalFile | None = None
-        self._file_batches: list[LogBatch] = []
+        self._file_batches: list[LogBatch] | None = []  # None: past _MEMORY_BATCH_BYTES, read the file
+        self._file_batch_bytes = 0
         self._threads: list[threading.Thread] = []
         self._running = False
         self._stopping = False
@@ -285,7 +289,7 @@ class PredictionLog:
             if self.mode == "sync":
                 self._file.sync()
             self._file.records += len(items)
-            self._file_batches += batches
+            self._keep_for_conversion(batches)
             self._in_file += len(items)
             self._counts["commits"] += 1
             self._dir.set_written(items[-1][0])
@@ -293,9 +297,19 @@ class PredictionLog:
             logger.exception("prediction log: cannot write %d records to the write-ahead file", len(items))
             self._counts["dropped"] += len(items)
             self._dir.set_dropped(self._counts["dropped"])
+            self._file_batches = None  # part of the write may be in the file: from now on it is the record
             error = exc
         self._written_seq = items[-1][0]
         _settle([f for _, _, f in items if f is not None], error)
+
+    def _keep_for_conversion(self, batches: list[LogBatch]) -> None:
+        if self._file_batches is None:
+            return
+        self._file_batch_bytes += sum(a.nbytes for b in batches for a in (*b.inputs.values(), *b.outputs.values()))
+        if self._file_batch_bytes > _MEMORY_BATCH_BYTES:
+            self._file_batches = None
+        else:
+            self._file_batches += batches
 
     def _frames(self, items: list[_Item]) -> tuple[bytes, list[LogBatch]]:
         batches = []
@@ -310,7 +324,7 @@ class PredictionLog:
                 self._file.close()
                 closed = _Closed(self._file.path, self._file.first_seq, self._file.records, batches=self._file_batches)
                 self._closed_files.append(closed)
-                self._file, self._file_batches = None, []
+                self._file, self._file_batches, self._file_batch_bytes = None, [], 0
                 self._in_file = 0
                 self._wake_converter.set()
             self._rotated_through = max(self._rotated_through, self._written_seq)
