@@ -214,21 +214,22 @@ def _batch(
     outs: list[dict[str, Array]],
     block: tuple[str, ...],
 ) -> LogBatch:
-    meta: dict[str, list[Any]] = {name: [] for name in META_COLUMNS}
-    for seq, r in members:
-        meta["seq"].append(seq)
-        meta["request_id"].append(r.request_id)
-        meta["time"].append(r.started_at)
-        meta["endpoint"].append(r.endpoint)
-        meta["version"].append(r.version)
-        meta["arm"].append(r.arm)
-        meta["shadow"].append(bool(r.shadow))
-        meta["protocol"].append(r.call.protocol)
-        meta["caller"].append(r.call.caller)
-        meta["latency_ms"].append(r.latency_seconds * 1000.0)
-        meta["status"].append(r.status)
-        meta["rows"].append(max(int(r.rows), 1))
-    return LogBatch(members[0][1].model, meta, _concat(ins), _concat(outs), block)
+    records = [r for _, r in members]
+    meta: dict[str, list[Any]] = {  # a comprehension per column: cheaper than twelve appends per record
+        "seq": [seq for seq, _ in members],
+        "request_id": [r.request_id for r in records],
+        "time": [r.started_at for r in records],
+        "endpoint": [r.endpoint for r in records],
+        "version": [r.version for r in records],
+        "arm": [r.arm for r in records],
+        "shadow": [bool(r.shadow) for r in records],
+        "protocol": [r.call.protocol for r in records],
+        "caller": [r.call.caller for r in records],
+        "latency_ms": [r.latency_seconds * 1000.0 for r in records],
+        "status": [r.status for r in records],
+        "rows": [max(int(r.rows), 1) for r in records],
+    }
+    return LogBatch(records[0].model, meta, _concat(ins), _concat(outs), block)
 
 
 def _concat(parts: list[dict[str, Array]]) -> dict[str, Array]:

@@ -186,9 +186,11 @@ class PredictionLog:
         seq = self._last_seq = next(self._seq)
         self._queue.append((seq, record, future))
         self._dir.set_accepted(seq)
-        # Waking the writer costs a lock; a busy one looks at the queue again before it sleeps (it sets
-        # `_idle` before that look, so a record appended after it is never left waiting).
+        # Waking the writer costs a lock, so only the first record after it went idle wakes it (the
+        # others of this burst find `_idle` cleared); a busy writer looks at the queue again before it
+        # sleeps (it sets `_idle` before that look, so a record appended after it is never left waiting).
         if (self._idle and self._answers_wait) or len(self._queue) >= _MAX_DRAIN:
+            self._idle = False
             self._wake_writer.set()
         return future
 
