@@ -7,7 +7,7 @@ The serving benchmark's set-up (bench/serving/run.py): the same `logreg` model (
 LogisticRegression on scikit-learn's breast-cancer data), one row per request asking for
 `predict_proba`, one worker pinned to core 0 (`taskset -c 0`, the log's writer threads included),
 wrk pinned to core 1, auth on. The server is started once per mode and round with
-`SHIPYARD_MONITORING__LOG_MODE` = off | fast | durable; modes are interleaved over the rounds and
+`SHIPYARD_MONITORING__LOG_MODE` = off | fast | durable | sync; modes are interleaved over the rounds and
 the best round of each kept, so a disturbance elsewhere on the machine hits every mode alike.
 Reports req/s, p50, p99 and the cost against `off`, plus how many rows the log holds afterwards
 and its bytes per row. The table goes to stdout and to bench/results/predlog-<date>.md.
