@@ -41,8 +41,8 @@ def test_pinned_version(client: TestClient, cancer_data: Any) -> None:
         ({"instances": []}, 400, "non-empty"),
         ({"instances": [[1, 2], [1]]}, 400, "lengths"),
         ({"instances": [{"a": 1}, {"b": 2}]}, 400, "keys"),
-        ({"instances": [{"a": 1}, None]}, 400, "instances[1]"),  # found by fuzzing: was a 500
-        ({"instances": [{"a": 1}, [True, {}]]}, 400, "send every row as an object"),
+        ({"instances": [{"a": 1}, None]}, 400, "instances[1]: is null"),  # found by fuzzing: was a 500
+        ({"instances": [{"a": 1}, [True, {}]]}, 400, "is an array, but row 0 is an object"),
         ({"instances": [[1, 2, 3]]}, 400, "expected [rows, 30]"),
         ({"instances": "rows"}, 400, "list"),
     ],

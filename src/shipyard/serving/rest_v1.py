@@ -40,10 +40,18 @@ def _tensor(name: str, values: list[Any], field: str) -> InferTensor:
     return InferTensor(name, v2_datatype(array.dtype), tuple(array.shape), array)
 
 
+def _json_kind(value: Any) -> str:
+    """The JSON name of a decoded value's type, for messages."""
+    if value is None:
+        return "null"
+    kinds = ((bool, "a boolean"), (int | float, "a number"), (str, "a string"), (list, "an array"))
+    return next((name for kind, name in kinds if isinstance(value, kind)), "an object")
+
+
 def _from_objects(rows: list[Any], field: str) -> list[InferTensor]:
     names = list(rows[0])
     problems = [
-        (f"{field}[{i}]", f"is {type(r).__name__}, but row 0 is an object: send every row as an object")
+        (f"{field}[{i}]", f"is {_json_kind(r)}, but row 0 is an object: send every row as an object")
         if not isinstance(r, dict)
         else (f"{field}[{i}]", f"has keys {sorted(r)} but row 0 has {sorted(names)}")
         for i, r in enumerate(rows)
