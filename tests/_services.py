@@ -9,6 +9,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -189,3 +190,27 @@ def wait_ready(url: str, proc: subprocess.Popen[str], deadline_s: float = 60, **
             pass
         time.sleep(0.05)
     raise AssertionError(f"shipyard serve at {url} was not ready within {deadline_s} s")
+
+
+@contextmanager
+def shipyard_serve(
+    home: Path, env: dict[str, str], log: Path, deadline_s: float = 60
+) -> Iterator[tuple[str, dict[str, str]]]:
+    """A real `shipyard serve --no-grpc` over `home` on a free port, its stderr in `log` (a file, not a
+    pipe: a chatty server never blocks on a full pipe); yields its URL and the admin key's headers."""
+    port = free_port()
+    with log.open("w") as stderr:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "shipyard", "serve", "--port", str(port), "--no-grpc"],
+            env={**os.environ, **env, "SHIPYARD_HOME": str(home)},
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            text=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(url, proc, deadline_s=deadline_s)
+        yield url, {"Authorization": f"Bearer {(home / 'admin.key').read_text().strip()}"}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)

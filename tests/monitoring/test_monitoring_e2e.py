@@ -5,9 +5,6 @@ for the labelled rows, an alert per shifted feature reaches a webhook, and promt
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -28,7 +25,7 @@ from shipyard.config import Settings
 from shipyard.monitoring.predlog import read_log
 from shipyard.registry import open_registry
 
-from .._services import free_port, wait_ready
+from .._services import shipyard_serve
 from ._metrics import parse, value
 from ._promtool import check_metrics
 from ._webhook import Receiver, webhook_receiver
@@ -104,25 +101,9 @@ def served(tmp_path: Path) -> Iterator[Served]:
     registry = open_registry(Settings(home=home, user="alice"))
     registry.register(model, "churn", data=data, target=labels)
     registry.db.close()
-    port = free_port()
-    log = tmp_path / "server.log"
-    with log.open("w") as stderr:  # a file, not a pipe: a chatty server never blocks on a full pipe
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "shipyard", "serve", "--port", str(port), "--no-grpc"],
-            env={**os.environ, **FAST, "SHIPYARD_HOME": str(home)},
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-            text=True,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_ready(url, proc, deadline_s=60)
-        auth = {"Authorization": f"Bearer {(home / 'admin.key').read_text().strip()}"}
+    with shipyard_serve(home, FAST, tmp_path / "server.log") as (url, auth):
         with httpx.Client(base_url=url, headers=auth, timeout=30) as api:
             yield Served(url, home, api, model)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=60)
 
 
 def send_half(served: Served, half: str, *, shifted: bool) -> list[tuple[str, pd.DataFrame, np.ndarray[Any, Any]]]:

@@ -4,9 +4,6 @@ out as a canary; then a run whose challenger is worse stops there."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -24,7 +21,7 @@ from shipyard.store import Database, open_database
 from shipyard.store.tables import LeaseRow
 from shipyard.store.tables.drift import DriftRunRow
 
-from .._services import free_port, wait_ready
+from .._services import shipyard_serve
 from .conftest import labelled, register_champion
 from .trainers import FEATURES
 
@@ -69,23 +66,8 @@ def server(tmp_path: Path) -> Iterator[tuple[str, dict[str, str], Path]]:
     registry = open_registry(Settings(home=home, user="alice"))
     register_champion(registry, labelled(400, seed=1))  # v1 in production: x ~ N(0, 1), label = x0 + x1 > 0
     registry.db.close()
-    port = free_port()
-    log = tmp_path / "server.log"
-    with log.open("w") as stderr:  # a file, not a pipe: a chatty server never blocks on a full pipe
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "shipyard", "serve", "--port", str(port), "--no-grpc"],
-            env={**os.environ, **FAST, "SHIPYARD_HOME": str(home)},
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-            text=True,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_ready(url, proc, deadline_s=120)
-        yield url, {"Authorization": f"Bearer {(home / 'admin.key').read_text().strip()}"}, home
-    finally:
-        proc.terminate()
-        proc.wait(timeout=60)
+    with shipyard_serve(home, FAST, tmp_path / "server.log", deadline_s=120) as (url, auth):
+        yield url, auth, home
 
 
 def shifted(rows: int, seed: int) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
