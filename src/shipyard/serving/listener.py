@@ -5,8 +5,8 @@ The kernel completes TCP handshakes on its own and queues the connections until 
 connected, sent their request, and now see "connection reset". So, on Linux, stopping takes
 three steps instead of one:
 
-1. `refuse_new_connections`: a socket filter that drops every packet reaching the listening socket
-   (a one-instruction classic BPF program). New SYNs go unanswered; the queue stops growing.
+1. `refuse_new_connections`: a socket filter (a five-instruction classic BPF program) that drops the
+   SYN of every new connection. New SYNs go unanswered; handshakes already begun complete.
 2. `queued_connections` (the accept queue's length, from TCP_INFO) is polled while the event loop
    goes on accepting, until it is empty.
 3. The socket is closed. Clients that were kept waiting retry their SYN about a second later and
@@ -29,7 +29,20 @@ logger = logging.getLogger(__name__)
 
 _SO_ATTACH_FILTER = 26  # <asm-generic/socket.h>
 _BPF_RET_K = 0x06  # BPF_RET | BPF_K: "return the constant", here 0 bytes accepted, i.e. drop
-_DROP_ALL = struct.pack("HBBI", _BPF_RET_K, 0, 0, 0)  # struct sock_filter
+# A classic BPF program (struct sock_filter: code, jt, jf, k) run on each packet reaching the listening
+# socket, the data at its TCP header: drop an opening SYN (SYN without ACK), let everything else in.
+# The rest must pass: a handshake the kernel had begun still needs its last ACK, or the connection —
+# established from the client's side, its request maybe sent — is reset when the socket closes.
+_DROP_NEW_SYNS = b"".join(
+    struct.pack("HBBI", *instruction)
+    for instruction in (
+        (0x30, 0, 0, 13),  # ldb [13]: the TCP flags byte
+        (0x54, 0, 0, 0x12),  # and #(SYN | ACK)
+        (0x15, 0, 1, 0x02),  # jeq #SYN: drop, else accept
+        (_BPF_RET_K, 0, 0, 0),  # ret #0: drop
+        (_BPF_RET_K, 0, 0, 0xFFFFFFFF),  # ret #-1: the whole packet
+    )
+)
 _TCP_INFO_UNACKED = 24  # offset of tcpi_unacked: for a listening socket, the accept queue's length
 
 
@@ -40,11 +53,12 @@ def _duplicate(fileno: int) -> socket.socket:
 
 
 def refuse_new_connections(filenos: Iterable[int]) -> bool:
-    """Drop every packet that reaches these listening sockets from now on; False where not supported."""
+    """Drop every new connection's SYN that reaches these listening sockets from now on (handshakes already
+    begun complete and join the accept queue); False where not supported."""
     if not sys.platform.startswith("linux"):
         return False
-    program = ctypes.create_string_buffer(_DROP_ALL)
-    fprog = struct.pack("HP", 1, ctypes.addressof(program))  # struct sock_fprog {len, *filter}
+    program = ctypes.create_string_buffer(_DROP_NEW_SYNS)
+    fprog = struct.pack("HP", len(_DROP_NEW_SYNS) // 8, ctypes.addressof(program))  # struct sock_fprog
     try:
         for fileno in filenos:
             with _duplicate(fileno) as sock:

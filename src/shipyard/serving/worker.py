@@ -124,8 +124,11 @@ class DrainingServer(uvicorn.Server):
         filenos = {sock.fileno() for server in self.servers for sock in server.sockets or ()}
         filenos |= {sock.fileno() for sock in sockets}
         if refuse_new_connections(filenos):
-            deadline = time.monotonic() + 1.0
-            while time.monotonic() < deadline and any(queued_connections(f) for f in filenos):
+            # At least a moment for handshakes begun before the filter to complete and join the queue.
+            settled, deadline = time.monotonic() + 0.05, time.monotonic() + 1.0
+            while time.monotonic() < deadline and (
+                time.monotonic() < settled or any(queued_connections(f) for f in filenos)
+            ):
                 await asyncio.sleep(0.005)  # the event loop accepts them meanwhile
         for server in self.servers:
             server.close()
