@@ -12,7 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -173,6 +173,17 @@ def redis_server() -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def poll(check: Callable[[], Any], what: str, deadline_s: float = 30.0) -> Any:
+    """Call `check` until it returns something truthy (returned), failing past `deadline_s` seconds."""
+    deadline = time.monotonic() + deadline_s
+    while True:
+        result = check()
+        if result:
+            return result
+        assert time.monotonic() < deadline, f"{what}: not within {deadline_s} s"
+        time.sleep(0.05)
 
 
 def wait_ready(url: str, proc: subprocess.Popen[str], deadline_s: float = 60, **httpx_options: Any) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import numpy as np
 
-from .._services import free_port
+from .._services import free_port, poll
 
 FAST = {
     "SHIPYARD_SERVER__REFRESH_SECONDS": "0.25",
@@ -81,16 +81,6 @@ def _ready(url: str, proc: subprocess.Popen[bytes], log: Path) -> bool:
         return httpx.get(f"{url}/v2/health/ready", timeout=2).status_code == 200
     except httpx.TransportError:
         return False
-
-
-def poll(check: Callable[[], Any], what: str, deadline_s: float) -> Any:
-    deadline = time.monotonic() + deadline_s
-    while True:
-        result = check()
-        if result:
-            return result
-        assert time.monotonic() < deadline, f"{what}: not within {deadline_s} s"
-        time.sleep(0.05)
 
 
 class Load:

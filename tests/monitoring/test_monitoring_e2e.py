@@ -5,8 +5,7 @@ for the labelled rows, an alert per shifted feature reaches a webhook, and promt
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,7 +24,7 @@ from shipyard.config import Settings
 from shipyard.monitoring.predlog import read_log
 from shipyard.registry import open_registry
 
-from .._services import shipyard_serve
+from .._services import poll, shipyard_serve
 from ._metrics import parse, value
 from ._promtool import check_metrics
 from ._webhook import Receiver, webhook_receiver
@@ -70,16 +69,6 @@ def v2_body(request_id: str, data: pd.DataFrame) -> dict[str, Any]:
     inputs = [{"name": c, "shape": [len(data)], "datatype": "FP64", "data": data[c].tolist()} for c in NUMERIC]
     inputs.append({"name": "city", "shape": [len(data)], "datatype": "BYTES", "data": data["city"].tolist()})
     return {"id": request_id, "inputs": inputs}
-
-
-def poll(check: Callable[[], Any], what: str, seconds: float = 30) -> Any:
-    deadline = time.monotonic() + seconds
-    while True:
-        found = check()
-        if found:
-            return found
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
 
 
 @dataclass

@@ -4,7 +4,6 @@ out as a canary; then a run whose challenger is worse stops there."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,6 +20,7 @@ from shipyard.store import Database, open_database
 from shipyard.store.tables import LeaseRow
 from shipyard.store.tables.drift import DriftRunRow
 
+from .._services import poll as wait_for
 from .._services import shipyard_serve
 from .conftest import labelled, register_champion
 from .trainers import FEATURES
@@ -50,14 +50,8 @@ POLICY: dict[str, Any] = {
 }
 
 
-def poll(check: Callable[[], Any], what: str, seconds: float = 120) -> Any:
-    deadline = time.monotonic() + seconds
-    while True:
-        found = check()
-        if found:
-            return found
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
+def poll(check: Callable[[], Any], what: str) -> Any:
+    return wait_for(check, what, 120)  # the server's drift and trigger jobs run every few seconds
 
 
 @pytest.fixture
